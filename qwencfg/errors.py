@@ -1,0 +1,63 @@
+"""One error type per failure a user can act on. The CLI prints the message and exits with `exit_code`.
+
+Exit codes (documented in the README):
+  0  success / configs identical / config valid
+  1  the config is invalid (validate) or the configs differ (diff)
+  2  bad input or usage: missing file, malformed JSON, unknown key, Hub error, ...
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class QwencfgError(Exception):
+    """Base of every error qwencfg reports to the user as one line."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}. {self.hint}" if self.hint else self.message
+
+
+class SourceNotFound(QwencfgError):
+    """A file, folder, preset, repo or revision that does not exist."""
+
+
+class SourceUnreadable(QwencfgError):
+    """A source that exists but cannot be read: permissions, not JSON, too big."""
+
+
+class HubError(QwencfgError):
+    """The Hub refused or could not be reached: gated repo, offline, server error."""
+
+
+class NotAQwenConfig(QwencfgError):
+    """JSON that is not the config of a supported Qwen vision-language family."""
+
+
+class UnknownKey(QwencfgError):
+    """An override names a key that the family's config classes do not have."""
+
+
+class BadValue(QwencfgError):
+    """An override value that does not fit the field's declared type."""
+
+
+class WriteRefused(QwencfgError):
+    """A write that would lose data or cannot be done (existing file, read-only, full disk)."""
+
+
+class MissingDependency(QwencfgError):
+    """A stage that needs an optional package (torch, accelerate) that is not installed."""
+
+
+class RuleFailed(QwencfgError):
+    """The result of an edit breaks static rules; nothing was written."""
