@@ -78,6 +78,12 @@ class Config:
         """The value transformers would hold for `key` if the file left it out (the rest as it is)."""
         return _default_of(self, section, key)
 
+    def file_value(self, section: str, key: str) -> Any:
+        """The value the file itself writes for a field, under its own spelling (None if absent)."""
+        sec = self.family.sections[section]
+        raw = self.placement.raw_section(self.data, section)
+        return next((v for k, v in raw.items() if _canonical_key(sec, k) == key and k not in ROPE_SPELLINGS), None)
+
     def shown_keys(self, section: str) -> list[str]:
         """Architecture fields, then bookkeeping fields the file sets, then unknown keys."""
         sec = self.family.sections[section]

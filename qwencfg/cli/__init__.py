@@ -1,0 +1,8 @@
+"""Command-line interface: thin wrappers that call the library and hand results to `render`."""
+
+from . import show  # noqa: F401 - registers the commands
+from .app import app
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,144 @@
+"""Figures that follow from a config: attention geometry, KV-cache size, vision tokens per image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .canonical import Config
+
+BF16_BYTES = 2
+SAMPLE_IMAGE = (448, 448)  # height, width in pixels
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # stable name, used in JSON output
+    label: str
+    value: Any
+    note: str = ""
+    ok: bool | None = None  # for checks such as "mrope sections sum to head_dim/2"
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def text_head_dim(config: Config) -> int | None:
+    """head_dim of the text attention: declared (qwen3 and later) or hidden_size / heads (qwen2)."""
+    if "head_dim" in config.family.sections["text"].fields:
+        return _int(config.text.get("head_dim"))
+    hidden, heads = _int(config.text.get("hidden_size")), _int(config.text.get("num_attention_heads"))
+    return hidden // heads if hidden and heads else None
+
+
+def rotary_dim(config: Config, head_dim: int) -> int:
+    rope = config.text.get("rope_parameters") or {}
+    factor = rope.get("partial_rotary_factor", 1.0) if isinstance(rope, dict) else 1.0
+    return int(head_dim * factor) if isinstance(factor, (int, float)) else head_dim
+
+
+def attention_layers(config: Config) -> tuple[int, int, int]:
+    """Counts of (full-attention, sliding-window, linear-attention) text layers."""
+    layers = _int(config.text.get("num_hidden_layers")) or 0
+    types = config.text.get("layer_types")
+    if not isinstance(types, list):
+        return layers, 0, 0
+    linear = sum(t == "linear_attention" for t in types)
+    sliding = sum(t == "sliding_attention" for t in types)
+    return len(types) - linear - sliding, sliding, linear
+
+
+def text_figures(config: Config) -> list[Figure]:
+    figures = []
+    head_dim = text_head_dim(config)
+    heads, kv_heads = _int(config.text.get("num_attention_heads")), _int(config.text.get("num_key_value_heads"))
+    if head_dim:
+        figures.append(Figure("head_dim", "head_dim", head_dim))
+    if heads and kv_heads and heads % kv_heads == 0:
+        group = heads // kv_heads
+        kind = "MHA" if group == 1 else ("MQA" if kv_heads == 1 else "GQA")
+        figures.append(Figure("gqa_group", "query heads per KV head", group, note=f"{kind}: {heads} query / {kv_heads} KV heads"))
+    full, sliding, linear = attention_layers(config)
+    if head_dim and kv_heads:
+        per_layer = 2 * kv_heads * head_dim * BF16_BYTES  # K and V
+        note = f"{full + sliding} attention layers x {kv_heads} KV heads x {head_dim} x 2 (K,V) x 2 B"
+        if linear:
+            note += f"; {linear} linear-attention layers keep a fixed-size state instead"
+        if sliding:
+            note += f"; {sliding} sliding-window layers stop growing at {config.text.get('sliding_window')} tokens"
+        figures.append(Figure("kv_cache_bytes_per_token_bf16", "KV cache per token (bf16)", per_layer * (full + sliding), note=note))
+    rope = config.text.get("rope_parameters")
+    section = rope.get("mrope_section") if isinstance(rope, dict) else None
+    if head_dim and isinstance(section, list) and all(isinstance(s, int) for s in section):
+        half = rotary_dim(config, head_dim) // 2
+        total = sum(section)
+        partial = "" if rotary_dim(config, head_dim) == head_dim else f" (rotary dim {rotary_dim(config, head_dim)})"
+        figures.append(
+            Figure(
+                "mrope_section_sum",
+                "mrope sections (t, h, w)",
+                total,
+                note=f"{' + '.join(map(str, section))} = {total}; rotary half-dim{partial} is {half}",
+                ok=total == half,
+            )
+        )
+    return figures
+
+
+def vision_tokens(config: Config, height: int, width: int) -> int | None:
+    """Vision tokens the LLM sees for one image of height x width pixels (after smart resize)."""
+    patch, merge = _int(config.vision.get("patch_size")), _int(config.vision.get("spatial_merge_size"))
+    if not patch or not merge:
+        return None
+    factor = patch * merge
+    rows, cols = max(1, round(height / factor)), max(1, round(width / factor))
+    return rows * cols
+
+
+def vision_figures(config: Config) -> list[Figure]:
+    figures = []
+    vision = config.vision
+    width = _int(vision.get("embed_dim") if "embed_dim" in config.family.sections["vision"].fields else vision.get("hidden_size"))
+    heads = _int(vision.get("num_heads"))
+    if width and heads:
+        figures.append(Figure("vision_head_dim", "vision head_dim", width // heads if width % heads == 0 else width / heads))
+    patch, merge, temporal = (_int(vision.get(k)) for k in ("patch_size", "spatial_merge_size", "temporal_patch_size"))
+    if patch and merge:
+        figures.append(
+            Figure(
+                "merged_patch_pixels",
+                "pixels per vision token",
+                f"{patch * merge}x{patch * merge}",
+                note=f"{patch}px patches, {merge}x{merge} merged" + (f", {temporal} frames per video token" if temporal else ""),
+            )
+        )
+        h, w = SAMPLE_IMAGE
+        tokens = vision_tokens(config, h, w)
+        figures.append(
+            Figure(
+                "vision_tokens_448x448",
+                f"vision tokens for a {h}x{w} image",
+                tokens,
+                note=f"{h // patch}x{w // patch} patches / {merge * merge}, before the processor's pixel limits",
+            )
+        )
+    window = _int(vision.get("window_size"))
+    if window and patch and merge:
+        side = window // (patch * merge)
+        figures.append(Figure("window_tokens", "window attention", f"{side}x{side} tokens", note=f"window_size {window}px"))
+    return figures
+
+
+def model_figures(config: Config) -> list[Figure]:
+    figures = []
+    vocab = _int(config.text.get("vocab_size"))
+    token_ids = {k: v for k, v in config.model.items() if k.endswith("_token_id") and isinstance(v, int)}
+    if vocab and token_ids:
+        highest = max(token_ids.values())
+        figures.append(Figure("highest_token_id", "highest multimodal token id", highest, note=f"vocab_size {vocab}", ok=highest < vocab))
+    return figures
+
+
+def figures(config: Config) -> dict[str, list[Figure]]:
+    return {"vision": vision_figures(config), "text": text_figures(config), "model": model_figures(config)}

@@ -1,0 +1,184 @@
+"""Fixtures shared by the tests: the CLI runner, config files in tmp_path, and a fake Hub server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qwencfg.cli import app
+from qwencfg.sources import fetch_source
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+@pytest.fixture(autouse=True)
+def _stable_environment(monkeypatch):
+    """Same output everywhere: wide tables, no colour, and never the real Hub."""
+    monkeypatch.setenv("COLUMNS", "140")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # a closed port: a test that forgets the fake Hub fails fast
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str, input: str | None = None) -> Run:
+    """Runs the CLI in-process, as a user would type it."""
+    result = CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def run_process(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60) -> Run:
+    """Runs `python -m qwencfg` in a fresh process (for environment variables read at import)."""
+    full_env = {**os.environ, "COLUMNS": "140", "NO_COLOR": "1", **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "qwencfg", *args], capture_output=True, text=True, env=full_env, input=input, timeout=timeout
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def preset_data(name: str) -> dict:
+    return fetch_source(name).data
+
+
+def write_json(path: Path, data, indent: int = 2) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=indent) + "\n")
+    return path
+
+
+def assert_snapshot(name: str, text: str) -> None:
+    """Compares with tests/snapshots/NAME; QWENCFG_UPDATE_SNAPSHOTS=1 rewrites it."""
+    path = SNAPSHOTS / name
+    if os.environ.get("QWENCFG_UPDATE_SNAPSHOTS"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"no snapshot {name}; run with QWENCFG_UPDATE_SNAPSHOTS=1"
+    assert text == path.read_text()
+
+
+# --- a fake Hugging Face Hub ----------------------------------------------------------------------
+
+
+@dataclass
+class FakeRepo:
+    files: dict[str, bytes | None]  # commit -> config.json bytes (None: the commit has no config.json)
+    refs: dict[str, str]  # branch or tag -> commit
+    gated: bool = False  # needs a token; `allowed_token` has access
+    allowed_token: str | None = None
+
+
+@dataclass
+class FakeHub:
+    """A small HTTP server answering the requests huggingface_hub makes for `hf_hub_download`."""
+
+    url: str = ""
+    repos: dict[str, FakeRepo] = field(default_factory=dict)
+    fail_with: int | None = None  # answer every request with this status
+    stall_seconds: float = 0.0  # wait this long before answering
+    requests: list[str] = field(default_factory=list)
+
+    def add(self, repo_id: str, data: dict | bytes | None, revision: str = "main", commit: str | None = None, **kwargs) -> str:
+        body = data if isinstance(data, bytes) or data is None else (json.dumps(data, indent=2) + "\n").encode()
+        commit = commit or hashlib.sha1(repo_id.encode() + (body or b"")).hexdigest()
+        repo = self.repos.setdefault(repo_id, FakeRepo(files={}, refs={}, **kwargs))
+        repo.files[commit] = body
+        repo.refs[revision] = commit
+        return commit
+
+
+def _handler(hub: FakeHub):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output clean
+            pass
+
+        def do_HEAD(self):
+            self._answer(with_body=False)
+
+        def do_GET(self):
+            self._answer(with_body=True)
+
+        def _answer(self, with_body: bool):
+            hub.requests.append(f"{self.command} {self.path}")
+            if hub.stall_seconds:
+                time.sleep(hub.stall_seconds)
+            if hub.fail_with:
+                return self._error(hub.fail_with, None)
+            parts = self.path.split("?")[0].strip("/").split("/")
+            if len(parts) < 5 or parts[2] != "resolve":
+                return self._error(404, "RepoNotFound")
+            repo_id, revision, filename = f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:])
+            repo = hub.repos.get(repo_id)
+            if repo is None:
+                return self._error(401, "RepoNotFound")  # the Hub hides private repos behind 401
+            if repo.gated:
+                token = (self.headers.get("authorization") or "").removeprefix("Bearer ")
+                if token != repo.allowed_token:
+                    return self._error(401 if not token else 403, "GatedRepo")
+            commit = repo.refs.get(revision, revision if revision in repo.files else None)
+            if commit is None:
+                return self._error(404, "RevisionNotFound")
+            body = repo.files[commit]
+            if filename != "config.json" or body is None:
+                return self._error(404, "EntryNotFound")
+            self.send_response(200)
+            self.send_header("X-Repo-Commit", commit)
+            self.send_header("ETag", f'"{hashlib.sha1(body).hexdigest()}"')
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            if with_body:
+                self.wfile.write(body)
+
+        def _error(self, status: int, code: str | None):
+            self.send_response(status)
+            if code:
+                self.send_header("X-Error-Code", code)
+                self.send_header("X-Error-Message", code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    return Handler
+
+
+@pytest.fixture
+def fake_hub():
+    hub = FakeHub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(hub))
+    server.daemon_threads = True
+    hub.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield hub
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def hub_env(fake_hub, tmp_path):
+    """Environment for a qwencfg process that talks to the fake Hub with an empty cache."""
+    return {
+        "HF_ENDPOINT": fake_hub.url,
+        "HF_HOME": str(tmp_path / "hf_home"),
+        "HF_HUB_ETAG_TIMEOUT": "2",
+        "HF_HUB_DOWNLOAD_TIMEOUT": "2",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_TOKEN": "",
+    }
