@@ -26,10 +26,10 @@ def __getattr__(name: str):
         from .diff import diff
 
         return diff
-    if name == "apply_overrides":
-        from .overrides import apply_overrides
+    if name in ("apply_overrides", "UNSET"):
+        from . import overrides
 
-        return apply_overrides
+        return getattr(overrides, name)
     if name == "validate":
         from .validate import validate
 
@@ -37,4 +37,4 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["Config", "ParameterCount", "QwencfgError", "apply_overrides", "count_parameters", "diff", "load", "read_config", "validate"]
+__all__ = ["UNSET", "Config", "ParameterCount", "QwencfgError", "apply_overrides", "count_parameters", "diff", "load", "read_config", "validate"]

@@ -75,6 +75,7 @@ class Schema:
     transformers_version: str
     families: dict[str, Family]
     layer_type_remap: dict[str, str]  # legacy layer type names transformers renames on load
+    rope_parameter_kinds: dict[str, tuple[str, ...]]  # keys of rope_parameters and their JSON kinds
 
     def family(self, name: str) -> Family:
         return self.families[name]
@@ -161,6 +162,7 @@ def _from_json(data: dict) -> Schema:
         transformers_version=data["transformers_version"],
         families=families,
         layer_type_remap=data["layer_type_remap"],
+        rope_parameter_kinds={k: tuple(v) for k, v in data["rope_parameter_kinds"].items()},
     )
 
 
@@ -394,7 +396,18 @@ def build_schema() -> dict:
         "transformers_version": transformers.__version__,
         "families": families,
         "layer_type_remap": dict(getattr(configuration_utils, "_LEGACY_LAYER_TYPE_REMAP", {})),
+        "rope_parameter_kinds": _rope_parameter_kinds(),
     }
+
+
+def _rope_parameter_kinds() -> dict[str, list[str]]:
+    from transformers.modeling_rope_utils import RopeParameters
+
+    kinds = {key: _kinds(annotation) for key, annotation in typing.get_type_hints(RopeParameters).items()}
+    # Qwen3-VL's interleaving flag is one of the keys transformers skips when validating rope
+    # parameters, so RopeParameters does not type it.
+    kinds.setdefault("mrope_interleaved", ["bool", "null"])
+    return kinds
 
 
 def _model_tp_plan(architecture: str) -> dict[str, str]:

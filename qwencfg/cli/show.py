@@ -34,13 +34,18 @@ def show(
 ) -> None:
     """Show a config's vision, text and model parameters with defaults, meanings and derived figures."""
     config = load(source)
+    refuse_type_problems(config)
+    warn(config.warnings)
+    sections = [s.value for s in section] if section else list(SECTIONS)
+    render_show(config, sections, format, stdout_console())
+
+
+def refuse_type_problems(config) -> None:
+    """A value of the wrong type makes every figure meaningless: say which, and stop."""
     if config.type_problems:
         first = config.type_problems[0]
         more = f" (and {len(config.type_problems) - 1} more)" if len(config.type_problems) > 1 else ""
         raise BadValue(f"{config.raw.origin.label}: {first}{more}", hint="fix the value; `qwencfg validate` lists every problem")
-    warn(config.warnings)
-    sections = [s.value for s in section] if section else list(SECTIONS)
-    render_show(config, sections, format, stdout_console())
 
 
 def warn(warnings: list[str]) -> None:

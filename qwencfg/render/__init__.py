@@ -30,7 +30,7 @@ def stderr_console() -> Console:
 
 def format_value(value: Any, limit: int = 60) -> str:
     """A value in JSON spelling, with runs in long lists collapsed (`28 x "full_attention"`)."""
-    if isinstance(value, list) and len(value) > 8 and all(isinstance(v, str) for v in value):
+    if isinstance(value, list) and len(value) > 2 and all(isinstance(v, str) for v in value) and len(set(value)) < len(value):
         return _runs(value)
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return text if len(text) <= limit else text[: limit - 3] + "..."

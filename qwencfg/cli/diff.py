@@ -1,0 +1,47 @@
+"""`qwencfg diff A B`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .. import load
+from ..diff import diff as diff_configs
+from ..errors import EXIT_FAILED, EXIT_OK
+from ..render import Format, stdout_console
+from ..render.diff import render_diff
+from .app import FormatOption, app, handles_errors
+from .show import refuse_type_problems, warn
+
+
+@app.command(
+    epilog=(
+        "Exit codes, like diff(1): 0 same, 1 different, 2 error.\n\n"
+        "Examples:\n\n  qwencfg diff qwen2.5-vl-3b-instruct qwen2.5-vl-7b-instruct\n\n"
+        "  qwencfg diff Qwen/Qwen2.5-VL-7B-Instruct ./my-finetune --ignore 'text.*_token_id' --format markdown"
+    )
+)
+@handles_errors
+def diff(
+    a: Annotated[str, typer.Argument(metavar="A", help="First SOURCE (same forms as `show`).", show_default=False)],
+    b: Annotated[str, typer.Argument(metavar="B", help="Second SOURCE.", show_default=False)],
+    ignore: Annotated[
+        Optional[list[str]], typer.Option("--ignore", "-i", help="Skip dotted paths matching this glob, e.g. 'text.*_token_id' (repeatable).")
+    ] = None,
+    include_all: Annotated[bool, typer.Option("--all", help="Also compare bookkeeping keys such as transformers_version.")] = False,
+    raw: Annotated[bool, typer.Option("--raw", help="Compare the files' keys as written instead of their meaning.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code tells.")] = False,
+    format: FormatOption = Format.table,
+) -> None:
+    """Compare two configs by meaning: layout alone is never a difference."""
+    config_a, config_b = load(a), load(b)
+    if not raw:
+        refuse_type_problems(config_a)
+        refuse_type_problems(config_b)
+    if not quiet:
+        warn([f"A: {w}" for w in config_a.warnings] + [f"B: {w}" for w in config_b.warnings])
+    result = diff_configs(config_a, config_b, ignore=ignore or [], include_all=include_all, raw=raw)
+    if not quiet:
+        render_diff(result, format, stdout_console())
+    raise typer.Exit(EXIT_OK if result.same else EXIT_FAILED)

@@ -1,0 +1,173 @@
+"""Semantic diff of two configs: effective values compared by meaning, whatever the layouts.
+
+A flat Hub file and the same config saved by transformers 5 are identical here: both are read
+into the canonical view first. A key one side leaves out compares as that family's default.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from .canonical import Config
+from .count import CountUnavailable, ParameterCount, count_parameters
+from .schema import SECTIONS
+
+CHANGED, ADDED, REMOVED = "changed", "added", "removed"
+# Dict-valued fields compared key by key, so a changed mrope section is one line.
+NESTED_FIELDS = {"rope_parameters"}
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str  # e.g. "text.hidden_size", "text.rope_parameters.mrope_section"
+    change: str  # changed | added (only B has it) | removed (only A has it)
+    a: Any
+    b: Any
+    a_is_default: bool = False  # A leaves the key out; its value is the default
+    b_is_default: bool = False
+
+    @property
+    def section(self) -> str:
+        return self.path.split(".", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "change": self.change,
+            "a": self.a,
+            "b": self.b,
+            "a_is_default": self.a_is_default,
+            "b_is_default": self.b_is_default,
+        }
+
+
+@dataclass
+class DiffResult:
+    a: Config
+    b: Config
+    changes: list[Change]
+    only_in_a_family: list[str] = field(default_factory=list)  # fields A's family has and B's lacks
+    only_in_b_family: list[str] = field(default_factory=list)
+    raw: bool = False
+
+    @property
+    def same(self) -> bool:
+        return not self.changes
+
+    def parameters(self) -> tuple[ParameterCount | None, ParameterCount | None]:
+        return _count_or_none(self.a), _count_or_none(self.b)
+
+
+def _count_or_none(config: Config) -> ParameterCount | None:
+    try:
+        return count_parameters(config)
+    except CountUnavailable:
+        return None
+
+
+def compared_keys(config: Config, section: str, include_all: bool) -> set[str]:
+    """Keys that carry meaning: architecture fields, dtype, unknown keys; bookkeeping only with --all."""
+    fields = config.family.sections[section].fields
+    keys = {k for k, f in fields.items() if not f.base or k == "dtype" or (include_all and k in config.present[section])}
+    keys |= {k for k in config.extras[section] if include_all or not k.startswith("_")}
+    return keys
+
+
+def diff(a: Config, b: Config, ignore: list[str] | tuple[str, ...] = (), include_all: bool = False, raw: bool = False) -> DiffResult:
+    """Compares two configs by meaning (or, with raw=True, key by key as the files stand)."""
+    if raw:
+        changes = _raw_changes(a.data, b.data)
+        return DiffResult(a, b, [c for c in changes if not _ignored(c.path, ignore, include_all)], raw=True)
+    changes: list[Change] = []
+    only_a: list[str] = []
+    only_b: list[str] = []
+    for section in SECTIONS:
+        keys_a, keys_b = compared_keys(a, section, include_all), compared_keys(b, section, include_all)
+        fields_a, fields_b = a.family.sections[section].fields, b.family.sections[section].fields
+        for key in _ordered(keys_a | keys_b, fields_a, fields_b):
+            path = f"{section}.{key}"
+            if _ignored(path, ignore, include_all):
+                continue
+            in_a, in_b = key in keys_a, key in keys_b
+            if in_a and in_b:
+                changes += _compare(section, key, a, b)
+            elif key in fields_a and key not in b.extras[section]:
+                only_a.append(path)
+            elif key in fields_b and key not in a.extras[section]:
+                only_b.append(path)
+            elif in_a:
+                changes.append(Change(path, REMOVED, a.values[section][key], None))
+            else:
+                changes.append(Change(path, ADDED, None, b.values[section][key]))
+    return DiffResult(a, b, changes, only_a, only_b)
+
+
+def _ordered(keys: set[str], fields_a: dict, fields_b: dict) -> list[str]:
+    """Declared fields in class order, then unknown keys alphabetically."""
+    order = list(fields_a) + [k for k in fields_b if k not in fields_a]
+    return [k for k in order if k in keys] + sorted(keys - set(order))
+
+
+def _compare(section: str, key: str, a: Config, b: Config) -> list[Change]:
+    va, vb = a.values[section].get(key), b.values[section].get(key)
+    da, db = key not in a.present[section] and key not in a.extras[section], key not in b.present[section] and key not in b.extras[section]
+    if key in NESTED_FIELDS and isinstance(va, dict) and isinstance(vb, dict):
+        out = []
+        for sub in list(va) + [k for k in vb if k not in va]:
+            path = f"{section}.{key}.{sub}"
+            if sub not in vb:
+                out.append(Change(path, REMOVED, va[sub], None, da, db))
+            elif sub not in va:
+                out.append(Change(path, ADDED, None, vb[sub], da, db))
+            elif not _same(va[sub], vb[sub]):
+                out.append(Change(path, CHANGED, va[sub], vb[sub], da, db))
+        return out
+    if _same(va, vb):
+        return []
+    if da and db and _derived(section, key, a, b):
+        return []  # both left to transformers, which derives them from keys compared on their own
+    return [Change(f"{section}.{key}", CHANGED, va, vb, da, db)]
+
+
+def _derived(section: str, key: str, a: Config, b: Config) -> bool:
+    """A key both sides leave out, whose defaults differ only because other keys differ (layer_types)."""
+    field_a, field_b = a.family.sections[section].fields.get(key), b.family.sections[section].fields.get(key)
+    return field_a is not None and field_b is not None and _same(field_a.default, field_b.default)
+
+
+def _same(x: Any, y: Any) -> bool:
+    """Equal as JSON values: 0 and 0.0 are the same number, true and 1 are not."""
+    if isinstance(x, bool) or isinstance(y, bool):
+        return type(x) is type(y) and x == y
+    if isinstance(x, list) and isinstance(y, list):
+        return len(x) == len(y) and all(_same(i, j) for i, j in zip(x, y))
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
+    return x == y
+
+
+BOOKKEEPING_PATTERNS = ("*.transformers_version", "*transformers_version", "_name_or_path", "*._name_or_path")
+
+
+def _ignored(path: str, patterns: list[str] | tuple[str, ...], include_all: bool) -> bool:
+    if not include_all and any(fnmatch.fnmatchcase(path, p) for p in BOOKKEEPING_PATTERNS):
+        return True
+    return any(fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
+def _raw_changes(a: Any, b: Any, prefix: str = "") -> list[Change]:
+    """Key-by-key differences of two JSON documents as written (nested dicts become dotted paths)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in list(a) + [k for k in b if k not in a]:
+            path = f"{prefix}{key}"
+            if key not in b:
+                out.append(Change(path, REMOVED, a[key], None))
+            elif key not in a:
+                out.append(Change(path, ADDED, None, b[key]))
+            else:
+                out += _raw_changes(a[key], b[key], path + ".")
+        return out
+    return [] if _same(a, b) else [Change(prefix.rstrip("."), CHANGED, a, b)]
