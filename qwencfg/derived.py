@@ -70,6 +70,8 @@ def text_figures(config: Config) -> list[Figure]:
         figures.append(Figure("kv_cache_bytes_per_token_bf16", "KV cache per token (bf16)", per_layer * (full + sliding), note=note))
     rope = config.text.get("rope_parameters")
     section = rope.get("mrope_section") if isinstance(rope, dict) else None
+    implicit = section is None
+    section = config.family.mrope_section_default if implicit else section
     if head_dim and isinstance(section, list) and all(isinstance(s, int) for s in section):
         half = rotary_dim(config, head_dim) // 2
         total = sum(section)
@@ -79,7 +81,8 @@ def text_figures(config: Config) -> list[Figure]:
                 "mrope_section_sum",
                 "mrope sections (t, h, w)",
                 total,
-                note=f"{' + '.join(map(str, section))} = {total}; rotary half-dim{partial} is {half}",
+                note=f"{' + '.join(map(str, section))} = {total}; rotary half-dim{partial} is {half}"
+                + ("; the modeling code's default, not in the file" if implicit else ""),
                 ok=total == half,
             )
         )

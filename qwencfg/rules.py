@@ -222,6 +222,9 @@ def _mrope(config: Config) -> Iterator[Finding]:
     rope = config.text.get("rope_parameters")
     section = rope.get("mrope_section") if isinstance(rope, dict) else None
     head_dim = text_head_dim(config)
+    implicit = ""
+    if section is None:
+        section, implicit = config.family.mrope_section_default, " (not in the file: the modeling code's default)"
     if section is None or not head_dim:
         return
     if not isinstance(section, list) or len(section) != 3 or not all(_is_int(s) and s >= 0 for s in section):
@@ -231,7 +234,7 @@ def _mrope(config: Config) -> Iterator[Finding]:
     if sum(section) != half:
         fix = [round(half * s / sum(section)) for s in section] if sum(section) else [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8]
         fix[0] += half - sum(fix)
-        yield Finding("mrope-section", ERROR, f"text.rope_parameters.mrope_section {section} sums to {sum(section)}, but the rotary half-dimension is {half} (head_dim {head_dim})",
+        yield Finding("mrope-section", ERROR, f"text.rope_parameters.mrope_section {section}{implicit} sums to {sum(section)}, but the rotary half-dimension is {half} (head_dim {head_dim})",
                       _fix("text.rope_parameters.mrope_section", fix))
 
 

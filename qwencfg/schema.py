@@ -61,6 +61,7 @@ class Family:
     config_class: str
     reads_flat_text: bool  # transformers pops text keys from the top level when text_config is absent
     flat_text_keys: tuple[str, ...]
+    mrope_section_default: list[int] | None  # what the modeling code uses when rope_parameters has none
     model_tp_plan: dict[str, str]
     sections: dict[str, Section]
     defaults: dict[str, Any]  # what save_pretrained writes for the class defaults
@@ -154,6 +155,7 @@ def _from_json(data: dict) -> Schema:
             config_class=fam["config_class"],
             reads_flat_text=fam["reads_flat_text"],
             flat_text_keys=tuple(fam["flat_text_keys"]),
+            mrope_section_default=fam["mrope_section_default"],
             model_tp_plan=fam["model_tp_plan"],
             sections=sections,
             defaults=fam["defaults"],
@@ -381,6 +383,7 @@ def build_schema() -> dict:
             "config_class": config_cls.__name__,
             "reads_flat_text": _reads_flat_text(config_cls),
             "flat_text_keys": _flat_text_keys(config_cls),
+            "mrope_section_default": _mrope_section_default(architecture, text_cls),
             "model_tp_plan": _model_tp_plan(architecture),
             "sections": {
                 "vision": _section(vision_cls, "vision", base_names, base_docs),
@@ -408,6 +411,22 @@ def _rope_parameter_kinds() -> dict[str, list[str]]:
     # parameters, so RopeParameters does not type it.
     kinds.setdefault("mrope_interleaved", ["bool", "null"])
     return kinds
+
+
+def _mrope_section_default(architecture: str, text_cls: type) -> list[int] | None:
+    """The mrope_section the text rotary embedding falls back to (a default of the modeling code)."""
+    import transformers
+
+    module = sys.modules[getattr(transformers, architecture).__module__]
+    for name, obj in vars(module).items():
+        if name.endswith("RotaryEmbedding") and "Vision" not in name and isinstance(obj, type):
+            try:
+                section = getattr(obj(config=text_cls()), "mrope_section", None)
+            except Exception:  # noqa: BLE001 - a rotary class of another shape: not this one
+                continue
+            if section is not None:
+                return list(section)
+    return None
 
 
 def _model_tp_plan(architecture: str) -> dict[str, str]:

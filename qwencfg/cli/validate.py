@@ -1,0 +1,89 @@
+"""`qwencfg validate SOURCE`."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from .. import load
+from ..errors import BadValue
+from ..render import stderr_console, stdout_console
+from ..render.validate import render_validate
+from ..validate import Options, validate as run_validation
+from .app import SourceArg, app, handles_errors
+from .show import warn
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+    junit = "junit"
+    markdown = "markdown"
+
+
+class Dtype(str, Enum):
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp32 = "fp32"
+
+
+EPILOG = """Stages: rules, transformers (the config class), meta (the real model on the meta device),
+device (with --device: real storage, optionally --forward), tp (with --tp).
+Exit codes: 0 valid, 1 a rule or stage failed, 2 bad input or usage. Warnings fail only with --strict.
+
+Examples:
+
+  qwencfg validate ./checkpoint --expect-params 8.29B --format junit > qwencfg.xml
+
+  qwencfg validate tiny/ --device cpu --forward
+
+  qwencfg validate qwen2.5-vl-7b-instruct --tp 2,4,8
+"""
+
+
+def parse_tp(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return ()
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise BadValue(f"--tp {text!r}: give sizes like 2,4,8") from None
+    if any(size < 1 for size in sizes):
+        raise BadValue(f"--tp {text!r}: sizes are at least 1")
+    return sizes
+
+
+@app.command(epilog=EPILOG)
+@handles_errors
+def validate(
+    source: SourceArg,
+    device: Annotated[Optional[str], typer.Option("--device", "-d", help="Also build on this device: cpu, cuda, cuda:N, auto (all GPUs via accelerate) or meta.")] = None,
+    dtype: Annotated[Dtype, typer.Option("--dtype", help="Weight dtype for --device.")] = Dtype.bf16,
+    forward: Annotated[bool, typer.Option("--forward", help="With --device: run one tiny forward pass and check the logits.")] = False,
+    tp: Annotated[Optional[str], typer.Option("--tp", help="Check tensor parallelism for these sizes, e.g. 2,4,8.")] = None,
+    expect_params: Annotated[Optional[str], typer.Option("--expect-params", help="Fail unless the model has this many parameters: 8292166656, or 8.29B (rounding tolerated).")] = None,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Run every stage even after one fails.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Allocate even when the weights look too big for the device.")] = False,
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.", case_sensitive=False)] = ReportFormat.table,
+) -> None:
+    """Check a config: static rules, the transformers config class, the real model on meta and on a device."""
+    if forward and device in (None, "meta"):
+        raise BadValue("--forward needs --device cpu, cuda, cuda:N or auto")
+    config = load(source)
+    if format is ReportFormat.table:
+        warn(config.warnings)
+    options = Options(device=device, dtype=dtype.value, forward=forward, tp=parse_tp(tp), keep_going=keep_going,
+                      expect_params=expect_params, force=force, strict=strict)
+    report = run_validation(config, options, progress=_spinner)
+    render_validate(report, format.value, stdout_console())
+    raise typer.Exit(report.exit_code)
+
+
+def _spinner(message: str):
+    """A spinner on stderr while a slow stage runs; nothing when stderr is not a terminal."""
+    return stderr_console().status(message) if sys.stderr.isatty() else nullcontext()

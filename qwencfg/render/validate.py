@@ -1,0 +1,171 @@
+"""`qwencfg validate` reports: a table for people, JSON, JUnit XML for CI, markdown for pull requests."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .. import __version__
+from ..count import COMPONENTS
+from ..rules import ERROR, INFO, WARNING
+from ..validate import FAILED, PASSED, SKIPPED, Report
+from . import dump_json, format_bytes, format_count, md_escape
+
+STATUS_STYLE = {PASSED: "green", FAILED: "bold red", SKIPPED: "dim"}
+SEVERITY_STYLE = {ERROR: "red", WARNING: "yellow", INFO: "dim"}
+
+
+def validate_json(report: Report) -> dict[str, Any]:
+    """The documented `validate --format json` object."""
+    config = report.config
+    return {
+        "qwencfg_version": __version__,
+        "source": config.raw.origin.to_json(),
+        "family": config.family.name,
+        "layout": config.layout.value,
+        "valid": report.valid,
+        "exit_code": report.exit_code,
+        "strict": report.strict,
+        "stages": [s.to_json() for s in report.stages],
+        "rules": [
+            {"rule": r.id, "description": r.description, "status": _rule_status(found, report.strict), "findings": [f.to_json() for f in found]}
+            for r, found in report.rule_results
+        ],
+        "parameters": {
+            "analytic": report.analytic.to_json() if report.analytic else None,
+            "meta": report.meta.to_json() if report.meta else None,
+        },
+    }
+
+
+def _rule_status(found, strict: bool) -> str:
+    if any(f.severity == ERROR for f in found) or (strict and any(f.severity == WARNING for f in found)):
+        return FAILED
+    return PASSED
+
+
+def render_validate(report: Report, fmt: str, console: Console) -> None:
+    if fmt == "json":
+        console.print(dump_json(validate_json(report)), markup=False, soft_wrap=True)
+    elif fmt == "junit":
+        console.print(validate_junit(report), markup=False, soft_wrap=True)
+    elif fmt == "markdown":
+        console.print(validate_markdown(report), markup=False, soft_wrap=True)
+    else:
+        _validate_tables(report, console)
+
+
+def _headline(report: Report) -> str:
+    config = report.config
+    verdict = "valid" if report.valid else "INVALID"
+    return f"{verdict}: {config.raw.origin.label} ({config.family.name}, {config.layout.value} layout)"
+
+
+def _validate_tables(report: Report, console: Console) -> None:
+    console.print(Text(_headline(report), style="bold green" if report.valid else "bold red"))
+    stages = Table(title="stages", title_justify="left")
+    for column in ("stage", "status", "time", "result"):
+        stages.add_column(column, overflow="fold", no_wrap=column != "result")
+    for s in report.stages:
+        stages.add_row(s.name, Text(s.status, style=STATUS_STYLE[s.status]), f"{s.seconds:.2f}s", s.summary)
+    console.print(stages)
+    shown = [f for f in report.findings if f.severity != INFO]
+    if shown:
+        findings = Table(title="findings", title_justify="left")
+        for column in ("severity", "rule", "message", "fix"):
+            findings.add_column(column, overflow="fold", no_wrap=column in ("severity", "rule"))
+        for f in shown:
+            findings.add_row(Text(f.severity, style=SEVERITY_STYLE[f.severity]), f.rule, f.message, f.hint)
+        console.print(findings)
+    infos = [f for f in report.findings if f.severity == INFO]
+    if infos:
+        console.print(Text("info: " + "; ".join(f.message for f in infos), style="dim"))
+    if report.meta is not None:
+        console.print(_count_table(report))
+    for stage in report.stages:
+        if stage.name == "tp" and stage.status != SKIPPED:
+            console.print(_tp_table(stage.details))
+
+
+def _count_table(report: Report) -> Table:
+    table = Table(title="parameters by component", title_justify="left")
+    table.add_column("component")
+    table.add_column("meta build", justify="right")
+    table.add_column("from the config", justify="right")
+    analytic = report.analytic.components if report.analytic else {}
+    for comp in [c for c in COMPONENTS if c in report.meta.components]:
+        n = report.meta.components[comp]
+        label = comp + (" (tied to text.embed_tokens, counted once)" if comp == "lm_head" and report.meta.tied else "")
+        table.add_row(label, f"{n:,}", f"{analytic[comp]:,}" if comp in analytic else "n/a")
+    total_a = report.analytic.total if report.analytic else None
+    table.add_row(Text("total", style="bold"), Text(format_count(report.meta.total), style="bold"), format_count(total_a))
+    return table
+
+
+def _tp_table(details: dict[str, Any]) -> Table:
+    table = Table(title=f"tensor parallel (vision tower: {details['vision']})", title_justify="left")
+    for column in ("tp", "shards evenly", "weights per rank", "of which replicated", "problems"):
+        table.add_column(column, overflow="fold")
+    for size in details["sizes"]:
+        table.add_row(
+            str(size["size"]),
+            Text("yes" if size["ok"] else "no", style="green" if size["ok"] else "red"),
+            format_bytes(size["bytes_per_rank"]),
+            format_bytes(size["replicated_bytes"]),
+            "; ".join(size["problems"]),
+        )
+    return table
+
+
+def validate_junit(report: Report) -> str:
+    """One test case per rule and per stage, for CI test reporters."""
+    label = report.config.raw.origin.label
+    suite = ET.Element("testsuite", name=f"qwencfg validate {label}")
+    cases = []
+    for rule, found in report.rule_results:
+        case = ET.SubElement(suite, "testcase", classname="qwencfg.rules", name=rule.id, time="0")
+        failing = [f for f in found if f.severity == ERROR or (report.strict and f.severity == WARNING)]
+        if failing:
+            failure = ET.SubElement(case, "failure", message=failing[0].message, type=failing[0].rule)
+            failure.text = "\n".join(str(f) for f in failing)
+        others = [f for f in found if f not in failing]
+        if others:
+            ET.SubElement(case, "system-out").text = "\n".join(f"{f.severity}: {f}" for f in others)
+        cases.append((case, bool(failing), False))
+    for stage in report.stages:
+        if stage.name == "rules":
+            continue
+        case = ET.SubElement(suite, "testcase", classname="qwencfg.stages", name=stage.name, time=f"{stage.seconds:.3f}")
+        if stage.status == FAILED:
+            ET.SubElement(case, "failure", message=stage.summary, type=stage.name).text = stage.summary
+        elif stage.status == SKIPPED:
+            ET.SubElement(case, "skipped", message=stage.summary)
+        else:
+            ET.SubElement(case, "system-out").text = stage.summary
+        cases.append((case, stage.status == FAILED, stage.status == SKIPPED))
+    totals = {"tests": len(cases), "failures": sum(c[1] for c in cases), "errors": 0, "skipped": sum(c[2] for c in cases)}
+    seconds = f"{sum(s.seconds for s in report.stages):.3f}"
+    for key, value in totals.items():
+        suite.set(key, str(value))
+    suite.set("time", seconds)
+    root = ET.Element("testsuites", name="qwencfg validate", time=seconds, **{k: str(v) for k, v in totals.items()})
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def validate_markdown(report: Report) -> str:
+    mark = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭️"}
+    lines = [f"**{md_escape(_headline(report))}**", "", "| stage | status | result |", "|---|---|---|"]
+    lines += [f"| {s.name} | {mark[s.status]} {s.status} | {md_escape(s.summary)} |" for s in report.stages]
+    shown = [f for f in report.findings if f.severity != INFO]
+    if shown:
+        lines += ["", "| severity | rule | message | fix |", "|---|---|---|---|"]
+        lines += [f"| {f.severity} | `{f.rule}` | {md_escape(f.message)} | {md_escape(f.hint)} |" for f in shown]
+    if report.meta is not None:
+        lines += ["", f"Parameters: **{format_count(report.meta.total)}**" + (" (lm_head tied to the embeddings, counted once)" if report.meta.tied else "")]
+    return "\n".join(lines) + "\n"
