@@ -24,8 +24,13 @@ BOOKKEEPING = frozenset({"model_type", "transformers_version", "_name_or_path", 
 COMMON_ALIASES = {"torch_dtype": "dtype"}
 # Legacy keys transformers folds into rope_parameters.
 ROPE_SPELLINGS = ("rope_scaling", "rope_theta", "partial_rotary_factor")
-# Keys of official checkpoints that transformers 5 no longer reads; listed, but no typo warning.
-KNOWN_LEGACY_KEYS = frozenset({"in_chans", "spatial_patch_size", "vision_token_id"})
+# Keys of official checkpoints that no config class declares: listed, but never taken for typos.
+KNOWN_EXTRA_MEANINGS = {
+    "in_chans": "legacy spelling of in_channels; transformers 5 ignores it",
+    "spatial_patch_size": "legacy duplicate of patch_size; transformers 5 ignores it",
+    "vision_token_id": "legacy token id; transformers 5 ignores it",
+    "quantization_config": "how the stored weights are quantized; read by from_pretrained, not the config class",
+}
 
 
 @dataclass(frozen=True)
@@ -338,7 +343,7 @@ def _consistency_warnings(config: Config) -> list[str]:
 
 def likely_typo_of(config: Config, section: str, key: str) -> str | None:
     """The field an unknown key was probably meant to be, if it looks like a typo."""
-    if key.startswith("_") or key in KNOWN_LEGACY_KEYS:
+    if key.startswith("_") or key in KNOWN_EXTRA_MEANINGS:
         return None
     if section == "model" and not config.family.reads_flat_text and key in config.family.sections["text"].fields:
         return None  # reported as an ignored top-level text key

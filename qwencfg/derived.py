@@ -140,6 +140,14 @@ def model_figures(config: Config) -> list[Figure]:
     if vocab and token_ids:
         highest = max(token_ids.values())
         figures.append(Figure("highest_token_id", "highest multimodal token id", highest, note=f"vocab_size {vocab}", ok=highest < vocab))
+    quantization = config.model.get("quantization_config")
+    if isinstance(quantization, dict) and quantization.get("quant_method"):
+        bits = quantization.get("bits")
+        skipped = quantization.get("modules_to_not_convert") or []
+        note = (f"group size {quantization['group_size']}" if quantization.get("group_size") else "") + (
+            f"; kept in full precision: {', '.join(map(str, skipped))}" if skipped else ""
+        )
+        figures.append(Figure("quantization", "stored weights", f"{quantization['quant_method']}" + (f" {bits}-bit" if bits else ""), note=note.strip("; ")))
     return figures
 
 

@@ -18,7 +18,7 @@ def error_of(*args, input=None) -> str:
 def test_unknown_preset_lists_close_matches():
     assert error_of("show", "qwen2.5-vl-7b-instruc") == (
         "qwen2.5-vl-7b-instruc: no such file, folder or preset. "
-        "Did you mean preset qwen2.5-vl-7b-instruct, qwen2.5-vl-3b-instruct? (`qwencfg presets` lists them)"
+        "Did you mean preset qwen2.5-vl-7b-instruct, qwen2.5-vl-3b-instruct, qwen2-vl-7b-instruct-awq? (`qwencfg presets` lists them)"
     )
 
 

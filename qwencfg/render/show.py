@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import __version__
-from ..canonical import Config, likely_typo_of
+from ..canonical import KNOWN_EXTRA_MEANINGS, Config, likely_typo_of
 from ..count import CountUnavailable, ParameterCount, count_parameters
 from ..derived import Figure, figures
 from ..schema import SECTIONS
@@ -39,7 +39,7 @@ def rows(config: Config, section: str) -> list[Row]:
         field = config.field(section, key)
         if field is None:
             typo = likely_typo_of(config, section, key)
-            meaning = "not a field: ignored by transformers" + (f" (did you mean {typo}?)" if typo else "")
+            meaning = KNOWN_EXTRA_MEANINGS.get(key) or "not a field: ignored by transformers" + (f" (did you mean {typo}?)" if typo else "")
             out.append(Row(key, config.values[section][key], None, meaning, True, True))
         else:
             value, meaning = config.values[section][key], field.doc
