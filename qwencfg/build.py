@@ -2,9 +2,9 @@
 
 This is the only module that imports torch, transformers' modeling code and accelerate, and it
 does so inside its functions. Weights are never randomly initialised: the model is built on
-meta, then each parameter gets fresh storage on its device (zeros on the CPU so the memory is
-really committed, uninitialised on GPUs where cudaMalloc commits it), which is what makes
-`validate --device` fast and keeps its peak memory near the weight bytes.
+meta, then each parameter gets empty storage of its dtype on its device. That is what makes
+`validate --device` fast: on a GPU the memory is reserved at once; on the CPU the kernel commits
+pages as they are first written, which is why the stage checks free memory before allocating.
 """
 
 from __future__ import annotations
@@ -177,8 +177,7 @@ def materialize(meta: MetaModel, placement: Placement, dtype: str) -> dict[str, 
             if param is None:
                 continue
             if id(param) not in fresh:
-                maker = torch.zeros if device == "cpu" else torch.empty  # zeros commits CPU pages
-                tensor = maker(param.shape, dtype=torch_dtype, device=device)
+                tensor = torch.empty(param.shape, dtype=torch_dtype, device=device)
                 fresh[id(param)] = torch.nn.Parameter(tensor, requires_grad=False)
                 allocated[device] = allocated.get(device, 0) + tensor.numel() * tensor.element_size()
             module._parameters[name] = fresh[id(param)]
@@ -208,8 +207,15 @@ def tiny_forward(meta: MetaModel, config: Config, placement: Placement) -> dict[
     import torch
 
     model = meta.model
+    # Construction on meta marked every module initialised; clear that so transformers' own
+    # _init_weights gives each parameter real values (paid for only with --forward).
+    for module in model.modules():
+        module.__dict__.pop("_is_hf_initialized", None)
+        for tensor in [*module._parameters.values(), *module._buffers.values()]:
+            if tensor is not None:
+                tensor.__dict__.pop("_is_hf_initialized", None)
     with torch.no_grad():
-        model.init_weights()  # real values for the forward; only paid for with --forward
+        model.init_weights()
     vision, model_values = config.vision, config.model
     merge, patch, temporal = vision["spatial_merge_size"], vision["patch_size"], vision["temporal_patch_size"]
     grid = (1, 2 * merge, 2 * merge)  # one frame of 2x2 merged tokens

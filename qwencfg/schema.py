@@ -9,7 +9,6 @@ built from, otherwise a copy built once and cached per transformers version.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
 import os
 import re
@@ -86,6 +85,17 @@ class Schema:
 
 
 def installed_transformers_version() -> str | None:
+    """The installed transformers version, read from its dist-info folder (importlib.metadata is slow)."""
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("transformers-") and name.endswith((".dist-info", ".egg-info")):
+                return name[len("transformers-") :].rsplit(".", 1)[0]
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("transformers")
     except importlib.metadata.PackageNotFoundError:

@@ -8,7 +8,6 @@ optional `@revision`. Every command reads its configs through `fetch_source()`.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass

@@ -228,3 +228,19 @@ def test_markdown_report():
         "| stage | status | result |",
     ]
     assert "Parameters: **8.29B (8,292,166,656)**" in result.stdout
+
+
+def test_forward_initialises_every_parameter_the_way_transformers_does(small):
+    import torch
+
+    from qwencfg import load
+
+    config = load(str(small))
+    meta = build.build_on_meta(config)
+    placement = build.plan_placement(meta, ["cpu"], "bf16")
+    build.materialize(meta, placement, "bf16")
+    assert build.tiny_forward(meta, config, placement)["ok"]
+    parameters = dict(meta.model.named_parameters())
+    assert all(torch.isfinite(p.float()).all() for p in parameters.values())
+    assert torch.equal(parameters["model.language_model.norm.weight"].float(), torch.ones(128))
+    assert torch.equal(parameters["model.visual.blocks.0.attn.qkv.bias"].float(), torch.zeros(192))

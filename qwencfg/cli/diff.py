@@ -7,10 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from .. import load
-from ..diff import diff as diff_configs
 from ..errors import EXIT_FAILED, EXIT_OK
 from ..render import Format, stdout_console
-from ..render.diff import render_diff
 from .app import FormatOption, app, handles_errors
 from .show import refuse_type_problems, warn
 
@@ -35,6 +33,8 @@ def diff(
     format: FormatOption = Format.table,
 ) -> None:
     """Compare two configs by meaning: layout alone is never a difference."""
+    from ..diff import diff as diff_configs
+    from ..render.diff import render_diff
     config_a, config_b = load(a), load(b)
     if not raw:
         refuse_type_problems(config_a)

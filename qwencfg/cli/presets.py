@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 import typer
 
 from ..render import Format, stdout_console
-from ..render.presets import preset_rows, render_presets
 from .app import FormatOption, app, handles_errors
 
 
@@ -18,4 +17,5 @@ def presets(
     format: FormatOption = Format.table,
 ) -> None:
     """List the bundled configs of official checkpoints: name, family, parameter count, Hub repo."""
+    from ..render.presets import preset_rows, render_presets
     render_presets(preset_rows(family), format, stdout_console())

@@ -9,10 +9,7 @@ import typer
 
 from .. import load
 from ..errors import BadValue, RuleFailed, WriteRefused
-from ..overrides import Edit, apply_overrides, parse_override_words
 from ..render import stderr_console, stdout_console
-from ..render.diff import cell
-from ..write import output_path, write_atomic
 from .app import app, handles_errors
 from .show import warn
 
@@ -44,6 +41,8 @@ def set_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the changes as a diff of the file and write nothing.")] = False,
 ) -> None:
     """Apply typed, validated overrides and write the config back in its own layout, touching nothing else."""
+    from ..overrides import apply_overrides, parse_override_words
+    from ..write import output_path, write_atomic
     source, words = split_source(ctx.args)
     overrides = parse_override_words(words)
     if not overrides:
@@ -103,8 +102,10 @@ def print_file_diff(old: str, new: str, label: str) -> None:
     stdout_console().file.write("".join(lines))
 
 
-def report(edit: Edit, written_to) -> None:
+def report(edit, written_to) -> None:
     """A summary on stderr, so stdout stays the config (or the diff)."""
+    from ..render.diff import cell
+
     console = stderr_console()
     for note in edit.notes:
         console.print(f"[cyan]qwencfg:[/] {note}", soft_wrap=True)

@@ -12,8 +12,6 @@ import typer
 from .. import load
 from ..errors import BadValue
 from ..render import stderr_console, stdout_console
-from ..render.validate import render_validate
-from ..validate import Options, validate as run_validation
 from .app import SourceArg, app, handles_errors
 from .show import warn
 
@@ -72,6 +70,8 @@ def validate(
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.", case_sensitive=False)] = ReportFormat.table,
 ) -> None:
     """Check a config: static rules, the transformers config class, the real model on meta and on a device."""
+    from ..render.validate import render_validate
+    from ..validate import Options, validate as run_validation
     if forward and device in (None, "meta"):
         raise BadValue("--forward needs --device cpu, cuda, cuda:N or auto")
     config = load(source)
