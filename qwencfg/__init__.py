@@ -23,7 +23,7 @@ def load(source: str) -> Config:
 def __getattr__(name: str):
     # diff, apply_overrides and validate live in their own modules, imported on first use.
     if name == "diff":
-        from .diff import diff
+        from .compare import diff
 
         return diff
     if name in ("apply_overrides", "UNSET"):
@@ -31,7 +31,7 @@ def __getattr__(name: str):
 
         return getattr(overrides, name)
     if name == "validate":
-        from .validate import validate
+        from .validation import validate
 
         return validate
     raise AttributeError(name)

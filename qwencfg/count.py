@@ -26,6 +26,9 @@ COMPONENTS: dict[str, str] = {
     "lm_head": "lm_head.",
 }
 GROUPS = ("vision", "text", "lm_head")
+# Beyond these no model is real, and enumerating its tensors would not end.
+MAX_LAYERS = 10_000
+MAX_DIMENSION = 2**31 - 1
 
 
 class CountUnavailable(Exception):
@@ -101,10 +104,12 @@ class _Values:
     def __init__(self, section: str, values: dict[str, Any], fields: Any):
         self.section, self.values, self.fields = section, values, fields
 
-    def int(self, key: str, minimum: int = 1) -> int:
+    def int(self, key: str, minimum: int = 1, maximum: int = MAX_DIMENSION) -> int:
         value = self.values.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise CountUnavailable(f"{self.section}.{key} is {value!r}, not an integer >= {minimum}")
+        if value > maximum:
+            raise CountUnavailable(f"{self.section}.{key} is {value}, more than any model has (at most {maximum:,})")
         return value
 
     def bool(self, key: str) -> bool:
@@ -151,7 +156,7 @@ def _vision_qwen2_vl(v: _Values, t: _Values, tensors: dict) -> None:
     width, merged = v.int("embed_dim"), v.int("embed_dim") * v.int("spatial_merge_size") ** 2
     _patch_embed(v, width, tensors, bias=False)
     hidden = width * v.int("mlp_ratio")
-    for i in range(v.int("depth", minimum=0)):
+    for i in range(v.int("depth", minimum=0, maximum=MAX_LAYERS)):
         block = f"model.visual.blocks.{i}"
         _norm(tensors, f"{block}.norm1", width, bias=True)
         _norm(tensors, f"{block}.norm2", width, bias=True)
@@ -167,7 +172,7 @@ def _vision_qwen2_5_vl(v: _Values, t: _Values, tensors: dict) -> None:
     width, merged = v.int("hidden_size"), v.int("hidden_size") * v.int("spatial_merge_size") ** 2
     _patch_embed(v, width, tensors, bias=False)
     hidden = v.int("intermediate_size")
-    for i in range(v.int("depth", minimum=0)):
+    for i in range(v.int("depth", minimum=0, maximum=MAX_LAYERS)):
         block = f"model.visual.blocks.{i}"
         _norm(tensors, f"{block}.norm1", width, bias=False)
         _norm(tensors, f"{block}.norm2", width, bias=False)
@@ -185,7 +190,7 @@ def _vision_qwen3_vl(v: _Values, t: _Values, tensors: dict) -> None:
     _patch_embed(v, width, tensors, bias=True)
     tensors["model.visual.pos_embed.weight"] = (v.int("num_position_embeddings"), width)
     hidden = v.int("intermediate_size")
-    for i in range(v.int("depth", minimum=0)):
+    for i in range(v.int("depth", minimum=0, maximum=MAX_LAYERS)):
         block = f"model.visual.blocks.{i}"
         _norm(tensors, f"{block}.norm1", width, bias=True)
         _norm(tensors, f"{block}.norm2", width, bias=True)
@@ -235,7 +240,7 @@ def _layer_norms(t: _Values, tensors: dict, layer: str) -> None:
 
 
 def _layers(t: _Values) -> range:
-    return range(t.int("num_hidden_layers", minimum=0))
+    return range(t.int("num_hidden_layers", minimum=0, maximum=MAX_LAYERS))
 
 
 def _text_qwen2(t: _Values, tensors: dict) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .canonical import COMMON_ALIASES, Config, derived_layer_types, read_config, value_fits
-from .diff import DiffResult, diff
+from .compare import DiffResult, diff
 from .errors import BadValue, UnknownKey, WriteRefused
 from .jsonedit import JsonDocument
 from .layout import Layout

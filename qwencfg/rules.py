@@ -117,6 +117,27 @@ def _positive(config: Config) -> Iterator[Finding]:
                 yield Finding("positive-sizes", ERROR, f"{section}.{key} is {value}; it must be at least 1", f"give {section}.{key} a positive value")
 
 
+@rule("size-limits", "layer counts and dimensions are within what can be built")
+def _size_limits(config: Config) -> Iterator[Finding]:
+    from .count import MAX_DIMENSION, MAX_LAYERS
+
+    layer_counts = {("text", "num_hidden_layers"), ("vision", "depth")}
+    for section, key, limit in [(s, k, MAX_LAYERS) for s, k in sorted(layer_counts)] + [
+        (section, key, MAX_DIMENSION) for section, keys in POSITIVE.items() for key in keys if (section, key) not in layer_counts
+    ]:
+        value = config.values[section].get(key)
+        if _has(config, section, key) and _is_int(value) and value > limit:
+            yield Finding("size-limits", ERROR, f"{section}.{key} is {value}; at most {limit:,} can be built")
+
+
+def _divisor_at_most(n: int, start: int) -> int:
+    """The largest divisor of n that is at most `start` (searching a bounded range)."""
+    for candidate in range(min(start, 65_536), 0, -1):
+        if n % candidate == 0:
+            return candidate
+    return 1
+
+
 @rule("patch-size-int", "patch sizes are single integers (the patch embedding is a cubic Conv3d)")
 def _patch_int(config: Config) -> Iterator[Finding]:
     for key in ("patch_size", "temporal_patch_size"):
@@ -134,18 +155,16 @@ def _text_heads(config: Config) -> Iterator[Finding]:
     if _has(config, "text", "head_dim") or not (_is_int(hidden) and _is_int(heads) and heads > 0):
         return
     if hidden % heads:
-        candidates = [h for h in range(heads, 0, -1) if hidden % h == 0]
         yield Finding("text-heads", ERROR, f"text.hidden_size {hidden} is not divisible by text.num_attention_heads {heads}",
-                      _fix("text.num_attention_heads", candidates[0]) + f" (or a hidden_size that is a multiple of {heads})")
+                      _fix("text.num_attention_heads", _divisor_at_most(hidden, heads)) + f" (or a hidden_size that is a multiple of {heads})")
 
 
 @rule("text-kv-heads", "attention heads are a multiple of key-value heads (grouped-query attention)")
 def _kv_heads(config: Config) -> Iterator[Finding]:
     heads, kv = config.text.get("num_attention_heads"), config.text.get("num_key_value_heads")
     if _is_int(heads) and _is_int(kv) and kv > 0 and heads % kv:
-        divisors = [d for d in range(kv, 0, -1) if heads % d == 0]
         yield Finding("text-kv-heads", ERROR, f"text.num_attention_heads {heads} is not a multiple of text.num_key_value_heads {kv}",
-                      _fix("text.num_key_value_heads", divisors[0]))
+                      _fix("text.num_key_value_heads", _divisor_at_most(heads, kv)))
 
 
 @rule("text-head-dim-even", "text head_dim is even (rotary embeddings rotate pairs)")
@@ -162,8 +181,7 @@ def _vision_heads(config: Config) -> Iterator[Finding]:
     if not (_is_int(width) and _is_int(heads) and heads > 0):
         return
     if width % heads:
-        candidates = [h for h in range(heads, 0, -1) if width % h == 0]
-        yield Finding("vision-heads", ERROR, f"vision.{key} {width} is not divisible by vision.num_heads {heads}", _fix("vision.num_heads", candidates[0]))
+        yield Finding("vision-heads", ERROR, f"vision.{key} {width} is not divisible by vision.num_heads {heads}", _fix("vision.num_heads", _divisor_at_most(width, heads)))
     elif (width // heads) % 4:
         yield Finding("vision-heads", ERROR, f"vision head_dim {width // heads} ({key} {width} / {heads} heads) is not a multiple of 4, which the 2-D rotary embedding needs")
 
@@ -178,7 +196,7 @@ def _vision_out(config: Config) -> Iterator[Finding]:
 
 def _spread(count: int, depth: int) -> list[int]:
     """`count` block indexes spread over `depth` blocks, ending at the last one (like 7, 15, 23, 31)."""
-    count = max(1, min(count, depth))
+    count = max(1, min(count, depth, 1024))
     return sorted({round((i + 1) * depth / count) - 1 for i in range(count)})
 
 

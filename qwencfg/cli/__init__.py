@@ -5,4 +5,4 @@ from .app import app
 
 
 def main() -> None:
-    app()
+    app(prog_name="qwencfg")  # the same name (and completion variable) under `python -m qwencfg`

@@ -23,22 +23,37 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "Examples:\n\n  qwencfg show qwen2.5-vl-7b-instruct\n\n  qwencfg diff Qwen/Qwen2.5-VL-7B-Instruct ./my-finetune\n\n"
+        "  qwencfg set ./ckpt --text.num_hidden_layers 40 --in-place\n\n  qwencfg validate ./ckpt --expect-params 8.29B --format junit\n\n"
+        "Exit codes: 0 success, 1 the config is invalid or the configs differ, 2 bad input or usage, 3 internal error."
+    ),
 )
 
+def _complete_source(incomplete: str) -> list[str]:
+    from .complete import complete_source
+
+    return complete_source(incomplete)
+
+
+SOURCE_HELP = "config.json, a folder holding one, - for stdin, a preset (qwencfg presets), defaults:FAMILY, or a Hub repo id[@revision]."
 SourceArg = Annotated[
     str,
-    typer.Argument(
-        metavar="SOURCE",
-        help="config.json, a folder holding one, - for stdin, a preset (qwencfg presets), defaults:FAMILY, or a Hub repo id[@revision].",
-        show_default=False,
-    ),
+    typer.Argument(metavar="SOURCE", help=SOURCE_HELP, show_default=False, autocompletion=_complete_source),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 
 
 def fail(message: str, code: int) -> None:
+    """Prints one red error line (`message` is rich markup) and exits with `code`."""
     stderr_console().print(f"[bold red]qwencfg: error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def fail_soft(exc: QwencfgError) -> int:
+    """Prints an error without stopping (commands that go on with their other inputs); returns its exit code."""
+    stderr_console().print(f"[bold red]qwencfg: error:[/] {_escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+    return exc.exit_code
 
 
 def handles_errors(command: Callable) -> Callable:
@@ -89,7 +104,4 @@ def root(
         bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Inspect, diff, edit and validate Hugging Face configs of Qwen vision-language models.
-
-    Exit codes: 0 success, 1 the config is invalid / the configs differ, 2 bad input or usage, 3 internal error.
-    """
+    """Inspect, diff, edit and validate Hugging Face configs of Qwen vision-language models."""

@@ -9,7 +9,7 @@ import typer
 from .. import load
 from ..errors import EXIT_FAILED, EXIT_OK
 from ..render import Format, stdout_console
-from .app import FormatOption, app, handles_errors
+from .app import FormatOption, _complete_source, app, handles_errors
 from .show import refuse_type_problems, warn
 
 
@@ -22,8 +22,8 @@ from .show import refuse_type_problems, warn
 )
 @handles_errors
 def diff(
-    a: Annotated[str, typer.Argument(metavar="A", help="First SOURCE (same forms as `show`).", show_default=False)],
-    b: Annotated[str, typer.Argument(metavar="B", help="Second SOURCE.", show_default=False)],
+    a: Annotated[str, typer.Argument(metavar="A", help="First SOURCE (same forms as `show`).", show_default=False, autocompletion=_complete_source)],
+    b: Annotated[str, typer.Argument(metavar="B", help="Second SOURCE.", show_default=False, autocompletion=_complete_source)],
     ignore: Annotated[
         Optional[list[str]], typer.Option("--ignore", "-i", help="Skip dotted paths matching this glob, e.g. 'text.*_token_id' (repeatable).")
     ] = None,
@@ -33,7 +33,7 @@ def diff(
     format: FormatOption = Format.table,
 ) -> None:
     """Compare two configs by meaning: layout alone is never a difference."""
-    from ..diff import diff as diff_configs
+    from ..compare import diff as diff_configs
     from ..render.diff import render_diff
     config_a, config_b = load(a), load(b)
     if not raw:

@@ -11,6 +11,7 @@ from .. import load
 from ..errors import BadValue, RuleFailed, WriteRefused
 from ..render import stderr_console, stdout_console
 from .app import app, handles_errors
+from .complete import OverrideCommand
 from .show import warn
 
 EPILOG = """Overrides: --section.key VALUE, --section.key=VALUE or section.key=VALUE; --unset section.key removes one.
@@ -28,6 +29,7 @@ Examples:
 
 @app.command(
     "set",
+    cls=OverrideCommand,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     options_metavar="SOURCE OVERRIDES... [OPTIONS]",
     epilog=EPILOG,

@@ -12,7 +12,9 @@ import typer
 from .. import load
 from ..errors import BadValue
 from ..render import stderr_console, stdout_console
-from .app import SourceArg, app, handles_errors
+from ..errors import QwencfgError
+from .app import SOURCE_HELP, _complete_source, app, fail_soft, handles_errors
+from .complete import complete_device
 from .show import warn
 
 
@@ -58,8 +60,11 @@ def parse_tp(text: str | None) -> tuple[int, ...]:
 @app.command(epilog=EPILOG)
 @handles_errors
 def validate(
-    source: SourceArg,
-    device: Annotated[Optional[str], typer.Option("--device", "-d", help="Also build on this device: cpu, cuda, cuda:N, auto (all GPUs via accelerate) or meta.")] = None,
+    sources: Annotated[
+        list[str],
+        typer.Argument(metavar="SOURCE...", help=SOURCE_HELP + " Several: each is validated in turn.", show_default=False, autocompletion=_complete_source),
+    ],
+    device: Annotated[Optional[str], typer.Option("--device", "-d", help="Also build on this device: cpu, cuda, cuda:N, auto (all GPUs via accelerate) or meta.", autocompletion=complete_device)] = None,
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Weight dtype for --device.")] = Dtype.bf16,
     forward: Annotated[bool, typer.Option("--forward", help="With --device: run one tiny forward pass and check the logits.")] = False,
     tp: Annotated[Optional[str], typer.Option("--tp", help="Check tensor parallelism for these sizes, e.g. 2,4,8.")] = None,
@@ -71,17 +76,26 @@ def validate(
 ) -> None:
     """Check a config: static rules, the transformers config class, the real model on meta and on a device."""
     from ..render.validate import render_validate
-    from ..validate import Options, validate as run_validation
+    from ..validation import Options, validate as run_validation
     if forward and device in (None, "meta"):
         raise BadValue("--forward needs --device cpu, cuda, cuda:N or auto")
-    config = load(source)
-    if format is ReportFormat.table:
-        warn(config.warnings)
     options = Options(device=device, dtype=dtype.value, forward=forward, tp=parse_tp(tp), keep_going=keep_going,
                       expect_params=expect_params, force=force, strict=strict)
-    report = run_validation(config, options, progress=_spinner)
-    render_validate(report, format.value, stdout_console())
-    raise typer.Exit(report.exit_code)
+    reports, exit_code = [], 0
+    for source in sources:
+        try:
+            config = load(source)
+        except QwencfgError as exc:
+            if len(sources) == 1:
+                raise
+            exit_code = max(exit_code, fail_soft(exc))  # report it, then check the other configs
+            continue
+        if format is ReportFormat.table:
+            warn(config.warnings)
+        reports.append(run_validation(config, options, progress=_spinner))
+    if reports:
+        render_validate(reports, format.value, stdout_console(), several=len(sources) > 1)
+    raise typer.Exit(max([exit_code] + [r.exit_code for r in reports]))
 
 
 def _spinner(message: str):

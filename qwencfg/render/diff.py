@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..count import GROUPS, ParameterCount
-from ..diff import ADDED, CHANGED, REMOVED, Change, DiffResult
+from ..compare import ADDED, CHANGED, REMOVED, Change, DiffResult
 from ..schema import SECTIONS
 from . import Format, dump_json, format_count, format_value, md_escape
 

@@ -12,7 +12,7 @@ from rich.text import Text
 from .. import __version__
 from ..count import COMPONENTS
 from ..rules import ERROR, INFO, WARNING
-from ..validate import FAILED, PASSED, SKIPPED, Report
+from ..validation import FAILED, PASSED, SKIPPED, Report
 from . import dump_json, format_bytes, format_count, md_escape
 
 STATUS_STYLE = {PASSED: "green", FAILED: "bold red", SKIPPED: "dim"}
@@ -48,15 +48,20 @@ def _rule_status(found, strict: bool) -> str:
     return PASSED
 
 
-def render_validate(report: Report, fmt: str, console: Console) -> None:
+def render_validate(reports: list[Report], fmt: str, console: Console, several: bool = False) -> None:
+    """One report as documented; for several SOURCEs one after another, a JSON array, or one JUnit file."""
     if fmt == "json":
-        console.print(dump_json(validate_json(report)), markup=False, soft_wrap=True)
+        data = [validate_json(r) for r in reports]
+        console.print(dump_json(data if several else data[0]), markup=False, soft_wrap=True)
     elif fmt == "junit":
-        console.print(validate_junit(report), markup=False, soft_wrap=True)
+        console.print(validate_junit(reports), markup=False, soft_wrap=True)
     elif fmt == "markdown":
-        console.print(validate_markdown(report), markup=False, soft_wrap=True)
+        console.print("\n".join(validate_markdown(r) for r in reports), markup=False, soft_wrap=True)
     else:
-        _validate_tables(report, console)
+        for index, report in enumerate(reports):
+            if index:
+                console.print()
+            _validate_tables(report, console)
 
 
 def _headline(report: Report) -> str:
@@ -121,8 +126,25 @@ def _tp_table(details: dict[str, Any]) -> Table:
     return table
 
 
-def validate_junit(report: Report) -> str:
-    """One test case per rule and per stage, for CI test reporters."""
+def validate_junit(reports: list[Report]) -> str:
+    """One test suite per config, with one test case per rule and per stage, for CI test reporters."""
+    root = ET.Element("testsuites", name="qwencfg validate")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    seconds = 0.0
+    for report in reports:
+        suite = _junit_suite(report)
+        root.append(suite)
+        for key in totals:
+            totals[key] += int(suite.get(key))
+        seconds += float(suite.get("time"))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{seconds:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _junit_suite(report: Report) -> ET.Element:
     label = report.config.raw.origin.label
     suite = ET.Element("testsuite", name=f"qwencfg validate {label}")
     cases = []
@@ -148,14 +170,10 @@ def validate_junit(report: Report) -> str:
             ET.SubElement(case, "system-out").text = stage.summary
         cases.append((case, stage.status == FAILED, stage.status == SKIPPED))
     totals = {"tests": len(cases), "failures": sum(c[1] for c in cases), "errors": 0, "skipped": sum(c[2] for c in cases)}
-    seconds = f"{sum(s.seconds for s in report.stages):.3f}"
     for key, value in totals.items():
         suite.set(key, str(value))
-    suite.set("time", seconds)
-    root = ET.Element("testsuites", name="qwencfg validate", time=seconds, **{k: str(v) for k, v in totals.items()})
-    root.append(suite)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    suite.set("time", f"{sum(s.seconds for s in report.stages):.3f}")
+    return suite
 
 
 def validate_markdown(report: Report) -> str:

@@ -164,6 +164,9 @@ def _meta_stage(config: Config, report: Report, state: dict, options: Options) -
         return Stage("meta", SKIPPED, f"skipped: {exc}")
     if "hf_config" not in state:
         return Stage("meta", SKIPPED, "skipped: needs the transformers stage")
+    too_big = [f.message for f in report.findings if f.rule == "size-limits"]
+    if too_big:
+        return Stage("meta", FAILED, f"not built: {too_big[0]}")
     try:
         meta = build_on_meta(config, state["hf_config"])
     except Exception as exc:  # noqa: BLE001 - the modeling code refused the config

@@ -1,0 +1,1 @@
+complete --command qwencfg --no-files --arguments "(env _QWENCFG_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) qwencfg)" --condition "env _QWENCFG_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) qwencfg"
