@@ -147,42 +147,49 @@ def _patch_embed(v: _Values, width: int, tensors: dict, bias: bool) -> None:
         tensors["model.visual.patch_embed.proj.bias"] = (width,)
 
 
-def _vision_attention(tensors: dict, block: str, width: int) -> None:
-    _linear(tensors, f"{block}.attn.qkv", 3 * width, width, bias=True)
-    _linear(tensors, f"{block}.attn.proj", width, width, bias=True)
+def _vision_blocks(v: _Values, tensors: dict, width: int, norm_bias: bool, mlp: Callable[[str], None]) -> None:
+    """The vision transformer blocks: two norms, fused-qkv attention and an MLP (`mlp(block)`)."""
+    for i in range(v.int("depth", minimum=0, maximum=MAX_LAYERS)):
+        block = f"model.visual.blocks.{i}"
+        _norm(tensors, f"{block}.norm1", width, bias=norm_bias)
+        _norm(tensors, f"{block}.norm2", width, bias=norm_bias)
+        _linear(tensors, f"{block}.attn.qkv", 3 * width, width, bias=True)
+        _linear(tensors, f"{block}.attn.proj", width, width, bias=True)
+        mlp(block)
+
+
+def _merger(tensors: dict, prefix: str, norm: str, norm_dim: int, merged: int, out: int, norm_bias: bool, linears: tuple[str, str]) -> None:
+    """A patch merger: a norm, then two linears from the merged patches to the text width."""
+    _norm(tensors, f"{prefix}.{norm}", norm_dim, bias=norm_bias)
+    _linear(tensors, f"{prefix}.{linears[0]}", merged, merged, bias=True)
+    _linear(tensors, f"{prefix}.{linears[1]}", out, merged, bias=True)
 
 
 def _vision_qwen2_vl(v: _Values, t: _Values, tensors: dict) -> None:
     width, merged = v.int("embed_dim"), v.int("embed_dim") * v.int("spatial_merge_size") ** 2
     _patch_embed(v, width, tensors, bias=False)
     hidden = width * v.int("mlp_ratio")
-    for i in range(v.int("depth", minimum=0, maximum=MAX_LAYERS)):
-        block = f"model.visual.blocks.{i}"
-        _norm(tensors, f"{block}.norm1", width, bias=True)
-        _norm(tensors, f"{block}.norm2", width, bias=True)
-        _vision_attention(tensors, block, width)
+
+    def mlp(block: str) -> None:
         _linear(tensors, f"{block}.mlp.fc1", hidden, width, bias=True)
         _linear(tensors, f"{block}.mlp.fc2", width, hidden, bias=True)
-    _norm(tensors, "model.visual.merger.ln_q", width, bias=True)
-    _linear(tensors, "model.visual.merger.mlp.0", merged, merged, bias=True)
-    _linear(tensors, "model.visual.merger.mlp.2", v.int("hidden_size"), merged, bias=True)
+
+    _vision_blocks(v, tensors, width, norm_bias=True, mlp=mlp)
+    _merger(tensors, "model.visual.merger", "ln_q", width, merged, v.int("hidden_size"), True, ("mlp.0", "mlp.2"))
 
 
 def _vision_qwen2_5_vl(v: _Values, t: _Values, tensors: dict) -> None:
     width, merged = v.int("hidden_size"), v.int("hidden_size") * v.int("spatial_merge_size") ** 2
     _patch_embed(v, width, tensors, bias=False)
     hidden = v.int("intermediate_size")
-    for i in range(v.int("depth", minimum=0, maximum=MAX_LAYERS)):
-        block = f"model.visual.blocks.{i}"
-        _norm(tensors, f"{block}.norm1", width, bias=False)
-        _norm(tensors, f"{block}.norm2", width, bias=False)
-        _vision_attention(tensors, block, width)
-        for proj in ("gate_proj", "up_proj"):
-            _linear(tensors, f"{block}.mlp.{proj}", hidden, width, bias=True)
+
+    def mlp(block: str) -> None:
+        _linear(tensors, f"{block}.mlp.gate_proj", hidden, width, bias=True)
+        _linear(tensors, f"{block}.mlp.up_proj", hidden, width, bias=True)
         _linear(tensors, f"{block}.mlp.down_proj", width, hidden, bias=True)
-    _norm(tensors, "model.visual.merger.ln_q", width, bias=False)
-    _linear(tensors, "model.visual.merger.mlp.0", merged, merged, bias=True)
-    _linear(tensors, "model.visual.merger.mlp.2", v.int("out_hidden_size"), merged, bias=True)
+
+    _vision_blocks(v, tensors, width, norm_bias=False, mlp=mlp)
+    _merger(tensors, "model.visual.merger", "ln_q", width, merged, v.int("out_hidden_size"), False, ("mlp.0", "mlp.2"))
 
 
 def _vision_qwen3_vl(v: _Values, t: _Values, tensors: dict) -> None:
@@ -190,23 +197,17 @@ def _vision_qwen3_vl(v: _Values, t: _Values, tensors: dict) -> None:
     _patch_embed(v, width, tensors, bias=True)
     tensors["model.visual.pos_embed.weight"] = (v.int("num_position_embeddings"), width)
     hidden = v.int("intermediate_size")
-    for i in range(v.int("depth", minimum=0, maximum=MAX_LAYERS)):
-        block = f"model.visual.blocks.{i}"
-        _norm(tensors, f"{block}.norm1", width, bias=True)
-        _norm(tensors, f"{block}.norm2", width, bias=True)
-        _vision_attention(tensors, block, width)
+
+    def mlp(block: str) -> None:
         _linear(tensors, f"{block}.mlp.linear_fc1", hidden, width, bias=True)
         _linear(tensors, f"{block}.mlp.linear_fc2", width, hidden, bias=True)
 
-    def merger(prefix: str, norm_dim: int) -> None:
-        _norm(tensors, f"{prefix}.norm", norm_dim, bias=True)
-        _linear(tensors, f"{prefix}.linear_fc1", merged, merged, bias=True)
-        _linear(tensors, f"{prefix}.linear_fc2", v.int("out_hidden_size"), merged, bias=True)
-
-    merger("model.visual.merger", width)
+    _vision_blocks(v, tensors, width, norm_bias=True, mlp=mlp)
+    out, linears = v.int("out_hidden_size"), ("linear_fc1", "linear_fc2")
+    _merger(tensors, "model.visual.merger", "norm", width, merged, out, True, linears)
     if "deepstack_visual_indexes" in v.fields:
-        for i in range(len(v.int_list("deepstack_visual_indexes"))):
-            merger(f"model.visual.deepstack_merger_list.{i}", merged)  # normalized after the shuffle
+        for i in range(len(v.int_list("deepstack_visual_indexes"))):  # normalised after the shuffle
+            _merger(tensors, f"model.visual.deepstack_merger_list.{i}", "norm", merged, merged, out, True, linears)
 
 
 def _attention(t: _Values, tensors: dict, layer: str, head_dim: int, qk_norm: bool, gated: bool, bias_qkv: bool, bias_o: bool) -> None:

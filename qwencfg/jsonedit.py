@@ -141,13 +141,6 @@ class JsonDocument:
             node = node.members[key].value
         return node
 
-    def has(self, path: tuple[str, ...]) -> bool:
-        try:
-            self._find(path)
-            return True
-        except (KeyError, AttributeError):
-            return False
-
     def set(self, path: tuple[str, ...], value: Any) -> None:
         """Sets the member at `path` (its parent object must exist), adding it if absent."""
         parent = self._find(path[:-1])

@@ -59,10 +59,6 @@ class Placement:
             return [("text_config",), ()]
         return [("text_config",)]
 
-    def section_path(self, section: str) -> tuple[str, ...]:
-        """The dict transformers reads section `section` from."""
-        return {"vision": ("vision_config",), "model": (), "text": self.text_paths()[0]}[section]
-
     def raw_section(self, data: dict, section: str) -> dict[str, Any]:
         """The keys of `section` as written in the file (before defaults and normalization)."""
         if section == "vision":

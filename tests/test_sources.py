@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 
 from .conftest import preset_data, run, write_json
 

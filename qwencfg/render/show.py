@@ -13,7 +13,6 @@ from .. import __version__
 from ..canonical import KNOWN_EXTRA_MEANINGS, Config, likely_typo_of
 from ..count import CountUnavailable, ParameterCount, count_parameters
 from ..derived import Figure, figures
-from ..schema import SECTIONS
 from . import Format, dump_json, format_bytes, format_count, format_value, md_escape
 
 SECTION_TITLES = {"vision": "vision", "text": "text", "model": "model (multimodal, top level)"}
@@ -198,5 +197,3 @@ def show_markdown(config: Config, sections: list[str]) -> str:
         lines.append(f"parameters: {why}")
     return "\n".join(lines).rstrip() + "\n"
 
-
-ALL_SECTIONS = list(SECTIONS)
