@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import HubError, SourceNotFound
+from .render import spinner
 from .sources import Origin, RawConfig, parse_text
 
 CONFIG_NAME = "config.json"
@@ -33,7 +34,7 @@ def fetch_hub_config(source: str) -> RawConfig:
     label = f"{repo_id}@{revision}" if revision else repo_id
     if constants.is_offline_mode():
         return _from_cache(repo_id, revision, label, reason="HF_HUB_OFFLINE is set")
-    with _spinner(f"Fetching {CONFIG_NAME} of {label} from {constants.ENDPOINT}"):
+    with spinner(f"Fetching {CONFIG_NAME} of {label} from {constants.ENDPOINT}"):
         try:
             url = huggingface_hub.hf_hub_url(repo_id, CONFIG_NAME, revision=revision)
             huggingface_hub.get_hf_file_metadata(url, timeout=constants.HF_HUB_ETAG_TIMEOUT)
@@ -137,24 +138,3 @@ def _token() -> str | None:
     from huggingface_hub import get_token
 
     return os.environ.get("HF_TOKEN") or get_token()
-
-
-class _spinner:
-    """A rich spinner on stderr while waiting, only when stderr is a terminal."""
-
-    def __init__(self, message: str):
-        self.message = message
-        self.status = None
-
-    def __enter__(self):
-        if sys.stderr.isatty():
-            from rich.console import Console
-
-            self.status = Console(stderr=True).status(self.message)
-            self.status.__enter__()
-        return self
-
-    def __exit__(self, *exc_info):
-        if self.status is not None:
-            self.status.__exit__(*exc_info)
-        return False

@@ -12,7 +12,7 @@ from ..errors import BadValue
 from ..render import Format, stderr_console, stdout_console
 from ..render.show import render_show
 from ..schema import SECTIONS
-from .app import FormatOption, SourceArg, app, handles_errors
+from .app import FormatOption, SourceArg, _escape, app, handles_errors
 
 
 class SectionName(str, Enum):
@@ -52,9 +52,3 @@ def warn(warnings: list[str]) -> None:
     console = stderr_console()
     for message in warnings:
         console.print(f"[yellow]qwencfg: warning:[/] {_escape(message)}", soft_wrap=True)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

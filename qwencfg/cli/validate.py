@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from contextlib import nullcontext
 from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
 from .. import load
-from ..errors import BadValue
-from ..render import stderr_console, stdout_console
-from ..errors import QwencfgError
+from ..errors import BadValue, QwencfgError
+from ..render import spinner, stdout_console
 from .app import SOURCE_HELP, _complete_source, app, fail_soft, handles_errors
 from .complete import complete_device
 from .show import warn
@@ -92,12 +89,7 @@ def validate(
             continue
         if format is ReportFormat.table:
             warn(config.warnings)
-        reports.append(run_validation(config, options, progress=_spinner))
+        reports.append(run_validation(config, options, progress=spinner))
     if reports:
         render_validate(reports, format.value, stdout_console(), several=len(sources) > 1)
     raise typer.Exit(max([exit_code] + [r.exit_code for r in reports]))
-
-
-def _spinner(message: str):
-    """A spinner on stderr while a slow stage runs; nothing when stderr is not a terminal."""
-    return stderr_console().status(message) if sys.stderr.isatty() else nullcontext()

@@ -28,6 +28,13 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False, emoji=False)
 
 
+def spinner(message: str):
+    """A spinner on stderr while something slow runs; nothing when stderr is not a terminal."""
+    from contextlib import nullcontext
+
+    return stderr_console().status(message) if sys.stderr.isatty() else nullcontext()
+
+
 def format_value(value: Any, limit: int = 60) -> str:
     """A value in JSON spelling, with runs in long lists collapsed (`28 x "full_attention"`)."""
     if isinstance(value, list) and len(value) > 2 and all(isinstance(v, str) for v in value) and len(set(value)) < len(value):
