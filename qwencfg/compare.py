@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .canonical import Config
-from .count import CountUnavailable, ParameterCount, count_parameters
+from .count import ParameterCount, try_count_parameters
 from .schema import SECTIONS
 
 CHANGED, ADDED, REMOVED = "changed", "added", "removed"
@@ -56,15 +57,10 @@ class DiffResult:
     def same(self) -> bool:
         return not self.changes
 
+    @cached_property
     def parameters(self) -> tuple[ParameterCount | None, ParameterCount | None]:
-        return _count_or_none(self.a), _count_or_none(self.b)
-
-
-def _count_or_none(config: Config) -> ParameterCount | None:
-    try:
-        return count_parameters(config)
-    except CountUnavailable:
-        return None
+        """Parameter counts of A and B (None where a config cannot be counted)."""
+        return try_count_parameters(self.a)[0], try_count_parameters(self.b)[0]
 
 
 def compared_keys(config: Config, section: str, include_all: bool) -> set[str]:

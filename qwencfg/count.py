@@ -80,6 +80,14 @@ def count_parameters(config: Config) -> ParameterCount:
     return count_from_inventory(tensors, tied=bool(config.model["tie_word_embeddings"]), active=_active(config, tensors))
 
 
+def try_count_parameters(config: Config) -> tuple[ParameterCount | None, str | None]:
+    """The count, or None and the reason it cannot be made (a wrong value, a family without a formula)."""
+    try:
+        return count_parameters(config), None
+    except CountUnavailable as exc:
+        return None, str(exc)
+
+
 def parameter_inventory(config: Config) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every parameter tensor of the model (a tied lm_head is left out, as torch does)."""
     styles = FAMILY_STYLES.get(config.family.name)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager
 
 from .canonical import Config
-from .count import CountUnavailable, ParameterCount, count_parameters
+from .count import CountUnavailable, ParameterCount, try_count_parameters
 from .errors import BadValue, MissingDependency
 from .rules import ERROR, WARNING, Finding, check_rules
 
@@ -93,10 +93,7 @@ def validate(config: Config, options: Options | None = None, progress: Callable[
     progress = progress or (lambda message: nullcontext())
     run_device = options.device not in (None, "meta") and "device" in options.stages
     report = Report(config, [], [], None, None, strict=options.strict)
-    try:
-        report.analytic = count_parameters(config)
-    except CountUnavailable:
-        report.analytic = None
+    report.analytic, _ = try_count_parameters(config)
     state: dict[str, Any] = {}
     plan: list[tuple[str, Callable[[], Stage]]] = [
         ("rules", lambda: _rules_stage(config, report)),

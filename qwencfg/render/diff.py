@@ -31,7 +31,7 @@ def _present(change: Change, which: str) -> bool:
 
 
 def impact(result: DiffResult) -> dict[str, Any] | None:
-    count_a, count_b = result.parameters()
+    count_a, count_b = result.parameters
     if count_a is None or count_b is None:
         return None
     delta = {"total": count_b.total - count_a.total} | {g: count_b.group(g) - count_a.group(g) for g in GROUPS}
@@ -97,7 +97,7 @@ def _diff_tables(result: DiffResult, console: Console) -> None:
             console.print(Text(f"only {family} ({which}) has: {', '.join(keys)}", style="cyan"))
     counts = None if result.raw else impact(result)
     if counts and not result.same:
-        console.print(_impact_table(result.parameters()))
+        console.print(_impact_table(result.parameters))
 
 
 def _impact_table(counts: tuple[ParameterCount | None, ParameterCount | None]) -> Table:
@@ -130,7 +130,7 @@ def diff_markdown(result: DiffResult) -> str:
             lines += ["", f"Only {family} ({which}) has: {', '.join(f'`{k}`' for k in keys)}"]
     counts = None if result.raw else impact(result)
     if counts and not result.same:
-        a, b = result.parameters()
+        a, b = result.parameters
         lines += ["", "| parameters | A | B | delta |", "|---|---:|---:|---:|"]
         for group in (*GROUPS, "total"):
             na, nb = (a.total, b.total) if group == "total" else (a.group(group), b.group(group))

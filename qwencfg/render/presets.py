@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..canonical import read_config
-from ..count import CountUnavailable, count_parameters
+from ..count import try_count_parameters
 from ..presets import load_preset, preset_index
 from . import Format, dump_json, format_count, md_escape
 
@@ -40,10 +40,8 @@ def preset_rows(family: str | None = None) -> list[PresetRow]:
         config = read_config(load_preset(name))
         if family and config.family.name != family:
             continue
-        try:
-            params = count_parameters(config).total
-        except CountUnavailable:
-            params = None
+        count, _ = try_count_parameters(config)
+        params = count.total if count else None
         rows.append(PresetRow(name, config.family.name, params, info.repo_id, info.published_params, info.copied_from))
     return sorted(rows, key=lambda r: (r.family, r.params or 0, r.name))
 

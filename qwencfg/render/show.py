@@ -11,7 +11,7 @@ from rich.text import Text
 
 from .. import __version__
 from ..canonical import KNOWN_EXTRA_MEANINGS, Config, likely_typo_of
-from ..count import CountUnavailable, ParameterCount, count_parameters
+from ..count import ParameterCount, try_count_parameters
 from ..derived import Figure, figures
 from . import Format, dump_json, format_bytes, format_count, format_value, md_escape
 
@@ -49,16 +49,9 @@ def rows(config: Config, section: str) -> list[Row]:
     return out
 
 
-def parameter_count(config: Config) -> tuple[ParameterCount | None, str | None]:
-    try:
-        return count_parameters(config), None
-    except CountUnavailable as exc:
-        return None, str(exc)
-
-
 def show_json(config: Config, sections: list[str]) -> dict[str, Any]:
     """The documented `show --format json` object."""
-    count, why = parameter_count(config)
+    count, why = try_count_parameters(config)
     derived = figures(config)
     return {
         "qwencfg_version": __version__,
@@ -128,7 +121,7 @@ def _show_tables(config: Config, sections: list[str], console: Console) -> None:
         console.print(table)
         if derived[section]:
             console.print(_figures_table(derived[section]))
-    count, why = parameter_count(config)
+    count, why = try_count_parameters(config)
     if count is not None:
         console.print(_count_table(count))
     elif why:
@@ -186,7 +179,7 @@ def show_markdown(config: Config, sections: list[str]) -> str:
             lines.append(f"- {f.label}: **{figure_value(f)}**{mark}{note}")
         if derived[section]:
             lines.append("")
-    count, why = parameter_count(config)
+    count, why = try_count_parameters(config)
     if count is not None:
         lines += ["### parameters", "", "| component | parameters |", "|---|---:|"]
         lines += [f"| {comp} | {n:,} |" for comp, n in count.components.items()]
