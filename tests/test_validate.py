@@ -244,3 +244,15 @@ def test_forward_initialises_every_parameter_the_way_transformers_does(small):
     assert all(torch.isfinite(p.float()).all() for p in parameters.values())
     assert torch.equal(parameters["model.language_model.norm.weight"].float(), torch.ones(128))
     assert torch.equal(parameters["model.visual.blocks.0.attn.qkv.bias"].float(), torch.zeros(192))
+
+
+def test_tensor_parallel_without_torch_uses_the_analytic_inventory(monkeypatch):
+    def missing():
+        raise MissingDependency("building the model needs torch and accelerate (torch is not installed)")
+
+    monkeypatch.setattr(build, "require_torch", missing)
+    code, data = report("qwen2.5-vl-7b-instruct", "--tp", "2")
+    assert code == 0
+    assert stage(data, "meta")["status"] == "skipped"
+    sizes = stage(data, "tp")["details"]["sizes"]
+    assert sizes[0]["bytes_per_rank"] == (1_221_751_808 + 7_070_414_848 // 2) * 2
