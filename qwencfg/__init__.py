@@ -7,21 +7,26 @@ The library is what the CLI runs:
     config.text["hidden_size"]                         # 3584: effective values per section
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .canonical import Config, read_config  # noqa: E402
-from .count import ParameterCount, count_parameters  # noqa: E402
+from .count import CheckpointCount, ParameterCount, count_checkpoint, count_parameters  # noqa: E402
 from .errors import QwencfgError  # noqa: E402
-from .sources import fetch_source  # noqa: E402
+from .sources import fetch_source, fetch_sources  # noqa: E402
 
 
-def load(source: str) -> Config:
+def load(source: str, progress=None) -> Config:
     """Reads SOURCE (file, folder, -, preset, defaults:FAMILY or Hub repo id) into a Config."""
-    return read_config(fetch_source(source))
+    return read_config(fetch_source(source, progress))
+
+
+def load_all(sources: list[str], progress=None) -> list[Config]:
+    """Reads several SOURCEs of one command (standard input can be one of them, once)."""
+    return [read_config(raw) for raw in fetch_sources(sources, progress)]
 
 
 def __getattr__(name: str):
-    # diff, apply_overrides and validate live in their own modules, imported on first use.
+    # The commands' modules are imported on first use, so `show` loads only what it needs.
     if name == "diff":
         from .compare import diff
 
@@ -34,7 +39,18 @@ def __getattr__(name: str):
         from .validation import validate
 
         return validate
+    if name == "overview":
+        from .overview import overview
+
+        return overview
+    if name == "estimate":
+        from .estimate import estimate
+
+        return estimate
     raise AttributeError(name)
 
 
-__all__ = ["UNSET", "Config", "ParameterCount", "QwencfgError", "apply_overrides", "count_parameters", "diff", "load", "read_config", "validate"]
+__all__ = [
+    "UNSET", "CheckpointCount", "Config", "ParameterCount", "QwencfgError", "apply_overrides", "count_checkpoint",
+    "count_parameters", "diff", "estimate", "load", "load_all", "overview", "read_config", "validate",
+]

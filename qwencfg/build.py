@@ -1,10 +1,11 @@
 """Build the real transformers model of a config: on the meta device, then on a real one.
 
-This is the only module that imports torch, transformers' modeling code and accelerate, and it
-does so inside its functions. Weights are never randomly initialised: the model is built on
-meta, then each parameter gets empty storage of its dtype on its device. That is what makes
-`validate --device` fast: on a GPU the memory is reserved at once; on the CPU the kernel commits
-pages as they are first written, which is why the stage checks free memory before allocating.
+This is the module that imports torch, transformers' modeling code and accelerate, and it does
+so inside its functions. The model is constructed under `torch.device("meta")`, so nothing
+proportional to its size is ever allocated, not even parameters a module creates before it
+registers them. On a real device every parameter gets storage of its dtype, and the storage is
+written, so a build that passes has really committed its memory. Weights are never randomly
+initialised unless a forward pass asks for them.
 """
 
 from __future__ import annotations
@@ -13,30 +14,34 @@ import contextlib
 import io
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .canonical import Config
 from .count import ParameterCount, count_from_inventory
 from .errors import MissingDependency
+from .units import DTYPES
 
-DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
-DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
 # Room left for buffers, allocator slack and the forward pass when checking that weights fit.
 HEADROOM = 1.05
+# A CPU build stops (and fails) when available memory falls below this while it commits pages.
+CPU_RESERVE = 256 << 20
+INSTALL_HINT = "install the build extra: pip install 'qwencfg[build]' (the README has the torch line for CPU-only machines)"
+
+
+def missing_build_packages() -> list[str]:
+    """The packages a model build needs that are not installed (torch, accelerate)."""
+    import importlib.util
+
+    return [name for name in ("torch", "accelerate") if importlib.util.find_spec(name) is None]
 
 
 def require_torch() -> None:
-    try:
-        import accelerate  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependency(
-            f"building the model needs torch and accelerate ({exc.name} is not installed)",
-            hint="install the build extra: pip install 'qwencfg[build]' (see the README for a CPU-only torch)",
-        ) from None
+    missing = missing_build_packages()
+    if missing:
+        raise MissingDependency(f"building the model needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed", hint=INSTALL_HINT)
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     import transformers
 
     transformers.logging.set_verbosity_error()
@@ -47,32 +52,43 @@ def transformers_config(config: Config):
     """The transformers config object of `config` (raises what the config class raises)."""
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
-    _quiet_transformers()
+    quiet_transformers()
     return CONFIG_MAPPING[config.family.name].from_dict(dict(config.data))
 
 
-def check_with_transformers(config: Config) -> tuple[Any, list[str]]:
+@dataclass(frozen=True)
+class LoggedWarning:
+    category: str  # the logger that said it (transformers.configuration_utils, ...)
+    message: str
+
+
+def check_with_transformers(config: Config) -> tuple[Any, list[LoggedWarning]]:
     """Loads the config in its transformers class; returns it and the warnings transformers logged."""
+    import warnings
+
     import transformers
 
-    _quiet_transformers()
-    records: list[str] = []
+    quiet_transformers()
+    records: list[LoggedWarning] = []
 
     class Collect(logging.Handler):
         def emit(self, record):
-            records.append(record.getMessage().splitlines()[0])
+            records.append(LoggedWarning(record.name, record.getMessage().splitlines()[0]))
 
     handler = Collect(level=logging.WARNING)
     logger = logging.getLogger("transformers")
     transformers.logging.set_verbosity_warning()
     logger.addHandler(handler)
     try:
-        with contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             obj = transformers_config(config)
     finally:
         logger.removeHandler(handler)
         transformers.logging.set_verbosity_error()
-    return obj, list(dict.fromkeys(records))
+    records += [LoggedWarning(w.category.__name__, str(w.message).splitlines()[0]) for w in caught]
+    unique = list({(r.category, r.message): r for r in records}.values())
+    return obj, unique
 
 
 def model_class(config: Config):
@@ -89,27 +105,21 @@ class MetaModel:
 
 
 def build_on_meta(config: Config, hf_config=None) -> MetaModel:
-    """The real model with parameters on the meta device (buffers stay real, they are small)."""
+    """The real model with every parameter and buffer on the meta device: no memory of its size."""
     require_torch()
-    from accelerate import init_empty_weights
+    import torch
 
     hf_config = hf_config or transformers_config(config)
-    with init_empty_weights(include_buffers=False), contextlib.redirect_stderr(io.StringIO()):
+    with torch.device("meta"), contextlib.redirect_stderr(io.StringIO()):
         model = model_class(config)(hf_config)
-    model.tie_weights()  # what from_pretrained does; construction under init_empty_weights skips it
     inventory = {name: tuple(p.shape) for name, p in model.named_parameters()}
-    tied = model.get_output_embeddings() is not None and any(
-        p is model.get_input_embeddings().weight for p in [model.get_output_embeddings().weight]
-    )
+    output = model.get_output_embeddings()
+    tied = output is not None and output.weight is model.get_input_embeddings().weight
     return MetaModel(model, count_from_inventory(inventory, tied=tied, active=None), inventory)
 
 
-def weight_bytes(count: ParameterCount, dtype: str) -> int:
-    return count.total * DTYPE_BYTES[dtype]
-
-
 @dataclass
-class Placement:
+class DevicePlan:
     """Where the weights go: one device, or accelerate's device map over several."""
 
     devices: list[str]
@@ -142,67 +152,123 @@ def resolve_devices(device: str) -> list[str]:
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
             raise MissingDependency(f"--device {device}: no CUDA GPU is visible to torch", hint="check CUDA_VISIBLE_DEVICES and that torch is a CUDA build")
-        index = torch.device(device).index or 0
+        try:
+            index = torch.device(device).index or 0
+        except RuntimeError:
+            raise MissingDependency(f"--device {device}: not a device name", hint="use cuda or cuda:N") from None
         if index >= torch.cuda.device_count():
             raise MissingDependency(f"--device {device}: only {torch.cuda.device_count()} GPU(s) are visible")
         return [f"cuda:{index}"]
     raise MissingDependency(f"--device {device}: use cpu, cuda, cuda:N, auto or meta")
 
 
-def plan_placement(meta: MetaModel, devices: list[str], dtype: str) -> Placement:
+def plan_devices(meta: MetaModel, devices: list[str], dtype: str) -> DevicePlan:
     """Spreads the model over several devices with accelerate's balanced device map."""
-    placement = Placement(devices=devices, free_bytes={d: free_memory(d) for d in devices})
+    plan = DevicePlan(devices=devices, free_bytes={d: free_memory(d) for d in devices})
     if len(devices) > 1:
         import torch
         from accelerate import infer_auto_device_map
 
-        max_memory = {int(d.split(":")[1]): int(placement.free_bytes[d] / HEADROOM) for d in devices}
+        max_memory = {int(d.split(":")[1]): int(plan.free_bytes[d] / HEADROOM) for d in devices}
         no_split = getattr(meta.model, "_no_split_modules", None) or []
-        device_map = infer_auto_device_map(meta.model, max_memory=max_memory, no_split_module_classes=no_split, dtype=getattr(torch, DTYPES[dtype]))
-        placement.device_map = {name: (f"cuda:{d}" if isinstance(d, int) else str(d)) for name, d in device_map.items()}
-    return placement
+        device_map = infer_auto_device_map(meta.model, max_memory=max_memory, no_split_module_classes=no_split, dtype=getattr(torch, DTYPES[dtype].torch_name))
+        plan.device_map = {name: (f"cuda:{d}" if isinstance(d, int) else str(d)) for name, d in device_map.items()}
+    return plan
 
 
-def materialize(meta: MetaModel, placement: Placement, dtype: str) -> dict[str, int]:
-    """Gives every parameter storage on its device in `dtype`; returns bytes allocated per device."""
+class OutOfMemory(Exception):
+    """Committing the weights' pages would leave the machine without memory."""
+
+    def __init__(self, committed: int, needed: int):
+        super().__init__(committed, needed)
+        self.committed, self.needed = committed, needed
+
+
+def materialize(meta: MetaModel, plan: DevicePlan, dtype: str, available: Callable[[], int] | None = None) -> dict[str, int]:
+    """Gives every parameter storage on its device in `dtype` and writes it; returns bytes per device.
+
+    Writing commits the pages (an untouched CPU allocation is only a promise). On the CPU,
+    `available()` is asked between tensors: below CPU_RESERVE the build stops with OutOfMemory
+    instead of letting the kernel kill the process."""
     import torch
 
-    torch_dtype = getattr(torch, DTYPES[dtype])
+    torch_dtype = getattr(torch, DTYPES[dtype].torch_name)
     model = meta.model
-    allocated: dict[str, int] = {d: 0 for d in placement.devices}
+    needed = meta.count.total * DTYPES[dtype].bits // 8
+    allocated: dict[str, int] = {d: 0 for d in plan.devices}
     fresh: dict[int, torch.nn.Parameter] = {}  # tied parameters stay one tensor
-    for module_name, module in model.named_modules():
-        device = _device_of(module_name, placement)
-        for name, param in list(module._parameters.items()):
-            if param is None:
-                continue
-            if id(param) not in fresh:
-                tensor = torch.empty(param.shape, dtype=torch_dtype, device=device)
-                fresh[id(param)] = torch.nn.Parameter(tensor, requires_grad=False)
-                allocated[device] = allocated.get(device, 0) + tensor.numel() * tensor.element_size()
-            module._parameters[name] = fresh[id(param)]
-        for name, buffer in list(module._buffers.items()):
-            if buffer is not None:
-                module._buffers[name] = buffer.to(device)
-                allocated[device] = allocated.get(device, 0) + buffer.numel() * buffer.element_size()
-    if placement.device_map:
+    with torch.no_grad():
+        for module_name, module in model.named_modules():
+            device = _device_of(module_name, plan)
+            for name, param in list(module._parameters.items()):
+                if param is None:
+                    continue
+                if id(param) not in fresh:
+                    if device == "cpu" and available is not None and available() < CPU_RESERVE + param.numel() * torch_dtype.itemsize:
+                        raise OutOfMemory(sum(allocated.values()), needed)
+                    tensor = torch.empty(param.shape, dtype=torch_dtype, device=device)
+                    tensor.zero_()  # commits the memory
+                    fresh[id(param)] = torch.nn.Parameter(tensor, requires_grad=False)
+                    allocated[device] = allocated.get(device, 0) + tensor.numel() * tensor.element_size()
+                module._parameters[name] = fresh[id(param)]
+            for name, buffer in list(module._buffers.items()):
+                if buffer is not None:
+                    real = torch.zeros_like(buffer, device=device) if buffer.is_meta else buffer.to(device)
+                    module._buffers[name] = real
+                    allocated[device] = allocated.get(device, 0) + real.numel() * real.element_size()
+        _init_rotary_buffers(model)
+    if plan.device_map:
         from accelerate import dispatch_model
 
-        dispatch_model(model, device_map=placement.device_map)
+        dispatch_model(model, device_map=plan.device_map)
     return allocated
 
 
-def _device_of(module_name: str, placement: Placement) -> str:
-    if not placement.device_map:
-        return placement.devices[0]
+def _init_rotary_buffers(model: Any) -> None:
+    """Recomputes the rotary embeddings' frequency buffers, which were built on meta."""
+    for module in model.modules():
+        if "RotaryEmbedding" in type(module).__name__ and hasattr(module, "original_inv_freq"):
+            model._init_weights(module)
+
+
+def _device_of(module_name: str, plan: DevicePlan) -> str:
+    if not plan.device_map:
+        return plan.devices[0]
     best = ""
-    for prefix in placement.device_map:
+    for prefix in plan.device_map:
         if (module_name == prefix or module_name.startswith(prefix + ".") or prefix == "") and len(prefix) >= len(best):
             best = prefix
-    return placement.device_map.get(best, placement.devices[0])
+    return plan.device_map.get(best, plan.devices[0])
 
 
-def tiny_forward(meta: MetaModel, config: Config, placement: Placement) -> dict[str, Any]:
+def forward_inputs(config: Config, device: str, dtype: Any) -> dict[str, Any]:
+    """A processor-free input: a few text tokens around one random image of 2x2 merged patches."""
+    import torch
+
+    vision, model_values = config.vision, config.model
+    merge, patch, temporal = vision["spatial_merge_size"], vision["patch_size"], vision["temporal_patch_size"]
+    grid = (1, 2 * merge, 2 * merge)  # one frame of 2x2 merged tokens
+    patches = grid[0] * grid[1] * grid[2]
+    image_tokens = patches // (merge * merge)
+    generator = torch.Generator().manual_seed(0)
+    pixel_values = torch.randn(patches, vision["in_channels"] * temporal * patch * patch, generator=generator).to(device, dtype)
+    vocab = config.text["vocab_size"]
+    start, end, image = model_values["vision_start_token_id"], model_values["vision_end_token_id"], model_values["image_token_id"]
+    special = {start, end, image, model_values["video_token_id"]}
+    text_ids = [i for i in range(1, 64) if i not in special and i < vocab][:3]
+    ids = text_ids + [start] + [image] * image_tokens + [end] + text_ids
+    input_ids = torch.tensor([ids], device=device)
+    return {
+        "input_ids": input_ids,
+        "attention_mask": torch.ones_like(input_ids),
+        # what the processor returns beside input_ids: 0 for text tokens, 1 for image tokens
+        "mm_token_type_ids": (input_ids == image).long(),
+        "pixel_values": pixel_values,
+        "image_grid_thw": torch.tensor([grid], device=device),
+    }
+
+
+def tiny_forward(meta: MetaModel, config: Config, plan: DevicePlan) -> dict[str, Any]:
     """One forward pass of a small random image and a few text tokens; checks the logits."""
     import torch
 
@@ -216,37 +282,17 @@ def tiny_forward(meta: MetaModel, config: Config, placement: Placement) -> dict[
                 tensor.__dict__.pop("_is_hf_initialized", None)
     with torch.no_grad():
         model.init_weights()
-    vision, model_values = config.vision, config.model
-    merge, patch, temporal = vision["spatial_merge_size"], vision["patch_size"], vision["temporal_patch_size"]
-    grid = (1, 2 * merge, 2 * merge)  # one frame of 2x2 merged tokens
-    patches = grid[0] * grid[1] * grid[2]
-    image_tokens = patches // (merge * merge)
-    device = placement.devices[0]
-    generator = torch.Generator().manual_seed(0)
-    dtype = next(model.parameters()).dtype
-    pixel_values = torch.randn(patches, vision["in_channels"] * temporal * patch * patch, generator=generator).to(device, dtype)
-    vocab = config.text["vocab_size"]
-    special = {model_values["vision_start_token_id"], model_values["vision_end_token_id"], model_values["image_token_id"], model_values["video_token_id"]}
-    text_ids = [i for i in range(1, 64) if i not in special and i < vocab][:3]
-    ids = text_ids + [model_values["vision_start_token_id"]] + [model_values["image_token_id"]] * image_tokens + [model_values["vision_end_token_id"]] + text_ids
-    input_ids = torch.tensor([ids], device=device)
-    # what the processor returns beside input_ids: 0 for text tokens, 1 for image tokens
-    token_types = torch.tensor([[1 if i == model_values["image_token_id"] else 0 for i in ids]], device=device)
+    inputs = forward_inputs(config, plan.devices[0], next(model.parameters()).dtype)
     with torch.no_grad():
-        out = model(
-            input_ids=input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            mm_token_type_ids=token_types,
-            pixel_values=pixel_values,
-            image_grid_thw=torch.tensor([grid], device=device),
-        )
-    logits = out.logits
-    expected = (1, len(ids), vocab)
+        logits = model(**inputs).logits
+    ids = inputs["input_ids"]
+    expected = (1, ids.shape[1], config.text["vocab_size"])
+    finite = bool(torch.isfinite(logits.float()).all())
     return {
-        "tokens": len(ids),
-        "image_tokens": image_tokens,
+        "tokens": int(ids.shape[1]),
+        "image_tokens": int(inputs["mm_token_type_ids"].sum()),
         "logits_shape": list(logits.shape),
         "expected_shape": list(expected),
-        "finite": bool(torch.isfinite(logits.float()).all()),
-        "ok": tuple(logits.shape) == expected and bool(torch.isfinite(logits.float()).all()),
+        "finite": finite,
+        "ok": tuple(logits.shape) == expected and finite,
     }

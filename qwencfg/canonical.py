@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from .errors import NotAQwenConfig
-from .layout import Layout, Placement, detect_layout
+from .layout import Layout, SectionMap, detect_layout
 from .schema import SECTIONS, Family, Field, Schema, Section, load_schema
 from .sources import RawConfig
 
-# Keys every section may carry that say nothing about the architecture.
-BOOKKEEPING = frozenset({"model_type", "transformers_version", "_name_or_path", "_commit_hash"})
+# Keys any section may carry that say nothing about the model: never compared (unless asked),
+# never taken for typos.
+BOOKKEEPING = frozenset({"model_type", "transformers_version", "_name_or_path", "_commit_hash", "architectures"})
 # Other spellings transformers accepts for a field in any section.
 COMMON_ALIASES = {"torch_dtype": "dtype"}
 # Legacy keys transformers folds into rope_parameters.
@@ -30,7 +33,39 @@ KNOWN_EXTRA_MEANINGS = {
     "spatial_patch_size": "legacy duplicate of patch_size; transformers 5 ignores it",
     "vision_token_id": "legacy token id; transformers 5 ignores it",
     "quantization_config": "how the stored weights are quantized; read by from_pretrained, not the config class",
+    "mtp_num_hidden_layers": "multi-token-prediction layers the checkpoint holds for speculative decoding; transformers does not build them",
+    "mtp_use_dedicated_embeddings": "whether the multi-token-prediction module has its own token embeddings",
 }
+
+# Of those, the ones that change what is loaded (a diff never calls their changes "no effect").
+EXTRAS_WITH_EFFECT = frozenset({"quantization_config", "mtp_num_hidden_layers", "mtp_use_dedicated_embeddings"})
+
+
+class NoticeKind(str, Enum):
+    LAYOUT = "layout"  # the file's shape changes what transformers reads
+    SHADOWED = "shadowed"  # a hybrid file's top-level copy disagrees with text_config, which wins
+    TYPO = "typo"  # an unknown key that looks like a misspelt field
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a reader of the file should know about how transformers reads it."""
+
+    kind: NoticeKind
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def is_int(value: Any) -> bool:
+    """An integer as JSON means it (true and false are not numbers)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive_int(value: Any) -> int | None:
+    """The value if it is an integer of at least 1, else None."""
+    return value if is_int(value) and value > 0 else None
 
 
 @dataclass(frozen=True)
@@ -48,13 +83,14 @@ class Config:
     """A config read into canonical form. `data` is the file as parsed; `raw` is its exact source."""
 
     family: Family
-    placement: Placement
+    sections: SectionMap
     raw: RawConfig
     values: dict[str, dict[str, Any]]  # section -> key -> effective value (fields and extras)
     present: dict[str, frozenset[str]]  # section -> canonical keys the file sets
     extras: dict[str, frozenset[str]]  # section -> keys no config class declares
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     type_problems: list[TypeProblem] = field(default_factory=list)
+    inherited: dict[str, frozenset[str]] = field(default_factory=dict)  # section -> keys it takes from the top level
 
     @property
     def data(self) -> dict:
@@ -62,7 +98,7 @@ class Config:
 
     @property
     def layout(self) -> Layout:
-        return self.placement.layout
+        return self.sections.layout
 
     @property
     def vision(self) -> dict[str, Any]:
@@ -86,7 +122,7 @@ class Config:
     def file_value(self, section: str, key: str) -> Any:
         """The value the file itself writes for a field, under its own spelling (None if absent)."""
         sec = self.family.sections[section]
-        raw = self.placement.raw_section(self.data, section)
+        raw = self.sections.raw_section(self.data, section)
         return next((v for k, v in raw.items() if _canonical_key(sec, k) == key and k not in ROPE_SPELLINGS), None)
 
     def shown_keys(self, section: str) -> list[str]:
@@ -105,8 +141,6 @@ def describe_value(value: Any) -> str:
 
 
 def _short_json(value: Any) -> str:
-    import json
-
     text = json.dumps(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -116,30 +150,33 @@ def read_config(raw: RawConfig, schema: Schema | None = None) -> Config:
     schema = schema or load_schema()
     data = raw.data
     family, warnings = _detect_family(data, raw.origin.label, schema)
-    placement = detect_layout(data, family)
-    warnings += _layout_warnings(data, family, placement)
-
-    raws = {s: placement.raw_section(data, s) for s in SECTIONS}
-    if placement.layout is Layout.FLAT and family.reads_flat_text:
-        # transformers hands the top-level dtype to the text config of a flat file
-        dtype = data.get("dtype", data.get("torch_dtype"))
-        if dtype is not None:
-            raws["text"] = {**raws["text"], "dtype": dtype}
-    values, present, extras, problems = {}, {}, {}, []
+    sections = detect_layout(data, family)
+    warnings += _layout_warnings(data, family, sections)
+    raws = {s: sections.raw_section(data, s) for s in SECTIONS}
+    values, present, extras, problems = {}, {}, {}, _section_type_problems(data)
     for section in SECTIONS:
         sec = family.sections[section]
         values[section], present[section], extras[section] = _read_section(sec, raws[section])
         problems += _type_problems(section, sec, raws[section])
-    _normalize_text(values["text"], raws["text"], family.sections["text"], schema)
+    _normalize_text(values["text"], raws["text"], family)
     _normalize_model(values["model"], raws["text"], family)
-    if placement.layout is Layout.FLAT and family.reads_flat_text:
-        present["text"] = present["text"] - {"dtype"}
-    config = Config(family, placement, raw, values, present, extras, warnings, problems)
+    inherited = {"text": sections.inherited_text_keys()}
+    present["text"] = present["text"] - inherited["text"]
+    config = Config(family, sections, raw, values, present, extras, warnings, problems, inherited)
     config.warnings += _consistency_warnings(config)
     return config
 
 
-def _detect_family(data: Any, label: str, schema: Schema) -> tuple[Family, list[str]]:
+def _section_type_problems(data: dict) -> list[TypeProblem]:
+    """vision_config and text_config must be objects (or absent); transformers refuses anything else."""
+    return [
+        TypeProblem(key, data[key], "an object (dict) of the sub-config's keys")
+        for key in ("vision_config", "text_config")
+        if data.get(key) is not None and not isinstance(data[key], dict)
+    ]
+
+
+def _detect_family(data: Any, label: str, schema: Schema) -> tuple[Family, list[Notice]]:
     supported = ", ".join(sorted(schema.families))
     if not isinstance(data, dict):
         raise NotAQwenConfig(
@@ -154,7 +191,7 @@ def _detect_family(data: Any, label: str, schema: Schema) -> tuple[Family, list[
     if isinstance(architectures, list) and architectures and isinstance(architectures[0], str):
         by_arch = schema.family_for_architecture(architectures[0])
     if model_type is None and by_arch is not None:
-        return by_arch, [f"no model_type: read as {by_arch.name} from architectures {architectures[0]}"]
+        return by_arch, [Notice(NoticeKind.LAYOUT, f"no model_type: read as {by_arch.name} from architectures {architectures[0]}")]
     if model_type is None:
         raise NotAQwenConfig(f"{label} has no model_type", hint=f"a Qwen vision-language config has one of: {supported}")
     close = difflib.get_close_matches(str(model_type), list(schema.families), n=1)
@@ -165,29 +202,30 @@ def _detect_family(data: Any, label: str, schema: Schema) -> tuple[Family, list[
     )
 
 
-def _layout_warnings(data: dict, family: Family, placement: Placement) -> list[str]:
+def _layout_warnings(data: dict, family: Family, sections: SectionMap) -> list[Notice]:
     warnings = []
-    if not isinstance(data.get("vision_config"), dict):
-        warnings.append("no vision_config: transformers builds the vision tower from the class defaults")
-    if placement.layout is Layout.FLAT and not family.reads_flat_text:
+    if "vision_config" not in data or data["vision_config"] is None:
+        warnings.append(Notice(NoticeKind.LAYOUT, "no vision_config: transformers builds the vision tower from the class defaults"))
+    if sections.layout is Layout.FLAT and not family.reads_flat_text:
         text_fields = set(family.sections["text"].fields) - set(family.sections["model"].fields)
         stray = sorted(k for k in data if k in text_fields)
         if stray:
-            warnings.append(
+            warnings.append(Notice(
+                NoticeKind.LAYOUT,
                 f"{family.config_class} reads text keys only from text_config: top-level "
                 f"{', '.join(stray[:4])}{'...' if len(stray) > 4 else ''} are ignored and the text "
-                "section is the class defaults"
-            )
+                "section is the class defaults",
+            ))
         elif "text_config" not in data:
-            warnings.append("no text_config: transformers builds the text model from the class defaults")
+            warnings.append(Notice(NoticeKind.LAYOUT, "no text_config: transformers builds the text model from the class defaults"))
     return warnings
 
 
 def _canonical_key(sec: Section, key: str) -> str:
     if key in ROPE_SPELLINGS and sec.implicit_rope is not None:
         return "rope_parameters"
-    if key == "full_attention_interval" and "linear_conv_kernel_dim" in sec.fields:
-        return "layer_types"  # read only to derive layer_types
+    if key in sec.derives:
+        return sec.derives[key]  # read only to derive that field (full_attention_interval -> layer_types)
     return COMMON_ALIASES.get(key) or sec.canonical_name(key)
 
 
@@ -217,14 +255,17 @@ def _type_problems(section: str, sec: Section, raw: dict) -> list["TypeProblem"]
     for key, value in raw.items():
         name = _canonical_key(sec, key)
         f = sec.fields.get(name)
-        if f is None or (name != key and name in ("rope_parameters", "layer_types")) or value_fits(value, f.kinds):
+        if f is None or (name != key and name in ("rope_parameters", "layer_types")) or value_fits(value, f.kinds, f.items):
             continue
         problems.append(TypeProblem(f"{section}.{name}", value, f.type))
     return problems
 
 
-def value_fits(value: Any, kinds: tuple[str, ...]) -> bool:
-    """Whether a JSON value fits a field's kinds, as transformers' strict dataclasses check them."""
+def value_fits(value: Any, kinds: tuple[str, ...], items: tuple[str, ...] | None = None) -> bool:
+    """Whether a JSON value fits a field's kinds (and a list its item kinds), as transformers'
+    strict dataclasses check them."""
+    if isinstance(value, list) and items and "list" in kinds:
+        return all(value_fits(item, items) for item in value)
     if "any" in kinds:
         return True
     if value is None:
@@ -242,6 +283,30 @@ def value_fits(value: Any, kinds: tuple[str, ...]) -> bool:
     if isinstance(value, dict):
         return "dict" in kinds
     return False
+
+
+def value_problem(path: str, field: Field, value: Any) -> str | None:
+    """What is wrong with `value` for `field` (its type, its items, its allowed values, its sign), or None."""
+    if not value_fits(value, field.kinds, field.items):
+        if isinstance(value, list) and field.items and "list" in field.kinds:
+            index, item = next((i, v) for i, v in enumerate(value) if not value_fits(v, field.items))
+            return f"{path} item {index} is {describe_value(item)}; transformers expects {field.type}"
+        return f"{path} is {describe_value(value)}; transformers expects {field.type}"
+    if field.choices:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item not in field.choices:
+                return f"{path} {json.dumps(item)} is not one of the values transformers knows{did_you_mean(item, field.choices)}"
+    if field.positive and is_int(value) and value < 1:
+        return f"{path} is {value}; the model needs it to be at least 1"
+    return None
+
+
+def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    """'; did you mean relu?' for the closest allowed values, or the list when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    if close:
+        return f"; did you mean {' or '.join(close)}?"
+    return f" ({', '.join(choices[:12])}{', ...' if len(choices) > 12 else ''})"
 
 
 def effective_rope(sec: Section, raw: dict) -> Any:
@@ -272,42 +337,45 @@ def effective_rope(sec: Section, raw: dict) -> Any:
     return params
 
 
-def _normalize_text(values: dict, raw: dict, sec: Section, schema: Schema) -> None:
-    """What the text config's __post_init__ does, for the fields qwencfg reasons about."""
-    fields = sec.fields
-    try:
-        if "use_sliding_window" in fields and not values.get("use_sliding_window"):
-            values["sliding_window"] = None
-        if "num_key_value_heads" in fields and values.get("num_key_value_heads") is None:
-            values["num_key_value_heads"] = values.get("num_attention_heads")
-        if "head_dim" in fields and values.get("head_dim") is None:
-            values["head_dim"] = values["hidden_size"] // values["num_attention_heads"]
-        if "mlp_only_layers" in fields and values.get("mlp_only_layers") is None:
-            values["mlp_only_layers"] = []
-        if "layer_types" in fields:
-            if values.get("layer_types") is None:
-                values["layer_types"] = derived_layer_types(values, raw, fields)
-            elif isinstance(values["layer_types"], list):
-                remap = dict(schema.layer_type_remap)
-                if "hc_count" in fields:  # Qwen4-Exp: its checkpoints say full_attention for indexed layers
-                    remap["full_attention"] = "indexed_attention"
-                values["layer_types"] = [remap.get(t, t) if isinstance(t, str) else t for t in values["layer_types"]]
-    except (TypeError, ValueError, ZeroDivisionError, KeyError):
-        pass  # values of the wrong type: the type check reports them, transformers would refuse them
+def _normalize_text(values: dict, raw: dict, family: Family) -> None:
+    """What the text config's __post_init__ does, for the fields qwencfg reasons about.
+
+    Each step stands alone: a value of the wrong type in one (reported by the type check) leaves
+    the others to run."""
+    fields = family.sections["text"].fields
+    if "use_sliding_window" in fields and not values.get("use_sliding_window"):
+        values["sliding_window"] = None
+    if "num_key_value_heads" in fields and values.get("num_key_value_heads") is None:
+        values["num_key_value_heads"] = values.get("num_attention_heads")
+    if "head_dim" in fields and values.get("head_dim") is None:
+        hidden, heads = positive_int(values.get("hidden_size")), positive_int(values.get("num_attention_heads"))
+        values["head_dim"] = hidden // heads if hidden and heads else None
+    if "mlp_only_layers" in fields and values.get("mlp_only_layers") is None:
+        values["mlp_only_layers"] = []
+    if "layer_types" in fields:
+        if values.get("layer_types") is None:
+            values["layer_types"] = derived_layer_types(values, raw, family)
+        elif isinstance(values["layer_types"], list):
+            remap = family.layer_types.remap
+            values["layer_types"] = [remap.get(t, t) if isinstance(t, str) else t for t in values["layer_types"]]
 
 
-def derived_layer_types(values: dict, raw: dict, fields: dict) -> list[str] | None:
-    """layer_types as transformers derives them when a file leaves them out."""
-    n = values["num_hidden_layers"]
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n > 100_000:
+def derived_layer_types(values: dict, raw: dict, family: Family) -> list[str] | None:
+    """layer_types as transformers derives them when a file leaves them out (None if it can't)."""
+    traits = family.layer_types
+    n = values.get("num_hidden_layers")
+    if not is_int(n) or n < 0 or n > 100_000:
         return None
-    if "max_window_layers" in fields:
+    if traits.derived_from == "max_window_layers":
         window, first = values.get("sliding_window"), values.get("max_window_layers")
-        return ["sliding_attention" if window is not None and i >= first else "full_attention" for i in range(n)]
-    if "linear_conv_kernel_dim" in fields:
-        interval = raw.get("full_attention_interval", 4)
-        attention = "indexed_attention" if "hc_count" in fields else "full_attention"
-        return ["linear_attention" if (i + 1) % interval else attention for i in range(n)]
+        if window is not None and not is_int(first):
+            return None
+        return ["sliding_attention" if window is not None and i >= first else traits.full_attention for i in range(n)]
+    if traits.derived_from == "full_attention_interval":
+        interval = raw.get("full_attention_interval", traits.interval_default)
+        if not positive_int(interval):
+            return None
+        return ["linear_attention" if (i + 1) % interval else traits.full_attention for i in range(n)]
     return None
 
 
@@ -317,39 +385,43 @@ def _normalize_model(values: dict, raw_text: dict, family: Family) -> None:
         values["tie_word_embeddings"] = True
 
 
-def _consistency_warnings(config: Config) -> list[str]:
+def _consistency_warnings(config: Config) -> list[Notice]:
     warnings = []
-    shadowed = config.placement.shadowed_text(config.data)
+    shadowed = config.sections.shadowed_text(config.data)
     if shadowed:
         sec = config.family.sections["text"]
         top, top_present, _ = _read_section(sec, shadowed)
-        _normalize_text(top, shadowed, sec, load_schema())
+        _normalize_text(top, shadowed, config.family)
         for name in sorted(top_present):
             if top[name] != config.text[name]:
-                warnings.append(
+                warnings.append(Notice(
+                    NoticeKind.SHADOWED,
                     f"top-level {name}={_short_json(top[name])} differs from text_config.{name}="
-                    f"{_short_json(config.text[name])}; transformers uses text_config"
-                )
+                    f"{_short_json(config.text[name])}; transformers uses text_config",
+                ))
     for section in SECTIONS:
         for key in sorted(config.extras[section]):
             close = likely_typo_of(config, section, key)
             if close:
-                warnings.append(
-                    f"{section}.{key} is not a field of {config.family.sections[section].class_name} "
-                    f"and is ignored; did you mean {close}?"
-                )
+                warnings.append(Notice(
+                    NoticeKind.TYPO,
+                    f"{section}.{key} is not a field of {config.family.sections[section].class_name} and is ignored; did you mean {close}?",
+                ))
     return warnings
 
 
 def likely_typo_of(config: Config, section: str, key: str) -> str | None:
-    """The field an unknown key was probably meant to be, if it looks like a typo."""
-    if key.startswith("_") or key in KNOWN_EXTRA_MEANINGS:
+    """The field (`section.key`) an unknown key was probably meant to be, if it looks like a typo.
+
+    In a flat file the top level holds text keys too, so a top-level typo may be of either."""
+    if key.startswith("_") or key in KNOWN_EXTRA_MEANINGS or key in BOOKKEEPING:
         return None
     if section == "model" and not config.family.reads_flat_text and key in config.family.sections["text"].fields:
         return None  # reported as an ignored top-level text key
-    fields = [k for k in config.family.sections[section].fields if k not in config.present[section]]
-    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.85)
-    return close[0] if close else None
+    neighbours = [section] + (["text"] if section == "model" and config.layout is Layout.FLAT and config.family.reads_flat_text else [])
+    fields = {k: f"{s}.{k}" for s in neighbours for k in config.family.sections[s].fields if k not in config.present[s]}
+    close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.85)
+    return fields[close[0]] if close else None
 
 
 def _default_of(config: Config, section: str, key: str) -> Any:
@@ -358,10 +430,10 @@ def _default_of(config: Config, section: str, key: str) -> Any:
         return None
     if key not in config.present[section]:
         return config.values[section].get(key)
-    raw = dict(config.placement.raw_section(config.data, section))
+    raw = dict(config.sections.raw_section(config.data, section))
     for spelling in [k for k in raw if _canonical_key(sec, k) == key]:
         del raw[spelling]
     values, _, _ = _read_section(sec, raw)
     if section == "text":
-        _normalize_text(values, raw, sec, load_schema())
+        _normalize_text(values, raw, config.family)
     return values.get(key)

@@ -1,33 +1,51 @@
-"""Semantic diff of two configs: effective values compared by meaning, whatever the layouts.
+"""Semantic diff of two configs: what transformers would load, compared by meaning, whatever the layouts.
 
 A flat Hub file and the same config saved by transformers 5 are identical here: both are read
 into the canonical view first. A key one side leaves out compares as that family's default.
+Differences that change nothing transformers loads (keys it ignores, a sub-config dtype that
+from_pretrained overwrites with the top-level one) are listed apart, as having no effect.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property
 from typing import Any
 
-from .canonical import Config
-from .count import ParameterCount, try_count_parameters
+from .canonical import BOOKKEEPING, EXTRAS_WITH_EFFECT, Config
+from .count import CheckpointCount, try_count_checkpoint
 from .schema import SECTIONS
 
-CHANGED, ADDED, REMOVED = "changed", "added", "removed"
+
+class ChangeKind(str, Enum):
+    CHANGED = "changed"
+    ADDED = "added"  # only B has it
+    REMOVED = "removed"  # only A has it
+
+
+class ValueOrigin(str, Enum):
+    FILE = "file"  # the file sets it
+    DEFAULT = "default"  # left out: the class default (or derived from other keys)
+    INHERITED = "inherited"  # left out of the section, taken from the file's top level (a flat file's dtype)
+
+
 # Dict-valued fields compared key by key, so a changed mrope section is one line.
 NESTED_FIELDS = {"rope_parameters"}
+# Sub-config dtypes: from_pretrained loads every sub-model in the top-level dtype (`_get_dtype`).
+SUB_CONFIG_DTYPES = ("vision.dtype", "text.dtype")
 
 
 @dataclass(frozen=True)
 class Change:
     path: str  # e.g. "text.hidden_size", "text.rope_parameters.mrope_section"
-    change: str  # changed | added (only B has it) | removed (only A has it)
+    kind: ChangeKind
     a: Any
     b: Any
-    a_is_default: bool = False  # A leaves the key out; its value is the default
-    b_is_default: bool = False
+    a_from: ValueOrigin = ValueOrigin.FILE
+    b_from: ValueOrigin = ValueOrigin.FILE
+    no_effect: str | None = None  # why transformers loads the same model either way
 
     @property
     def section(self) -> str:
@@ -36,11 +54,12 @@ class Change:
     def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
-            "change": self.change,
+            "change": self.kind.value,
             "a": self.a,
             "b": self.b,
-            "a_is_default": self.a_is_default,
-            "b_is_default": self.b_is_default,
+            "a_from": self.a_from.value,
+            "b_from": self.b_from.value,
+            "no_effect": self.no_effect,
         }
 
 
@@ -48,26 +67,35 @@ class Change:
 class DiffResult:
     a: Config
     b: Config
-    changes: list[Change]
+    all_changes: list[Change]
     only_in_a_family: list[str] = field(default_factory=list)  # fields A's family has and B's lacks
     only_in_b_family: list[str] = field(default_factory=list)
     raw: bool = False
+
+    @property
+    def changes(self) -> list[Change]:
+        """The differences that change what transformers loads."""
+        return [c for c in self.all_changes if c.no_effect is None]
+
+    @property
+    def without_effect(self) -> list[Change]:
+        return [c for c in self.all_changes if c.no_effect is not None]
 
     @property
     def same(self) -> bool:
         return not self.changes
 
     @cached_property
-    def parameters(self) -> tuple[ParameterCount | None, ParameterCount | None]:
+    def parameters(self) -> tuple[CheckpointCount | None, CheckpointCount | None]:
         """Parameter counts of A and B (None where a config cannot be counted)."""
-        return try_count_parameters(self.a)[0], try_count_parameters(self.b)[0]
+        return try_count_checkpoint(self.a)[0], try_count_checkpoint(self.b)[0]
 
 
 def compared_keys(config: Config, section: str, include_all: bool) -> set[str]:
     """Keys that carry meaning: architecture fields, dtype, unknown keys; bookkeeping only with --all."""
     fields = config.family.sections[section].fields
     keys = {k for k, f in fields.items() if not f.base or k == "dtype" or (include_all and k in config.present[section])}
-    keys |= {k for k in config.extras[section] if include_all or not k.startswith("_")}
+    keys |= {k for k in config.extras[section] if include_all or not (k.startswith("_") or k in BOOKKEEPING)}
     return keys
 
 
@@ -94,10 +122,28 @@ def diff(a: Config, b: Config, ignore: list[str] | tuple[str, ...] = (), include
             elif key in fields_b and key not in a.extras[section]:
                 only_b.append(path)
             elif in_a:
-                changes.append(Change(path, REMOVED, a.values[section][key], None))
+                changes.append(Change(path, ChangeKind.REMOVED, a.values[section][key], None, no_effect=_ignored_key(key)))
             else:
-                changes.append(Change(path, ADDED, None, b.values[section][key]))
-    return DiffResult(a, b, changes, only_a, only_b)
+                changes.append(Change(path, ChangeKind.ADDED, None, b.values[section][key], no_effect=_ignored_key(key)))
+    return DiffResult(a, b, [_with_effect(c, a, b) for c in changes], only_a, only_b)
+
+
+def _ignored_key(key: str) -> str | None:
+    return None if key in EXTRAS_WITH_EFFECT else "transformers ignores this key"
+
+
+def _with_effect(change: Change, a: Config, b: Config) -> Change:
+    if change.no_effect is None and change.path in SUB_CONFIG_DTYPES and _same(a.model.get("dtype"), b.model.get("dtype")):
+        reason = f"from_pretrained loads every part in the top-level dtype ({a.model.get('dtype')}) on both sides"
+        return Change(change.path, change.kind, change.a, change.b, change.a_from, change.b_from, reason)
+    if change.no_effect is None and change.kind is ChangeKind.CHANGED and _is_extra(change, a) and _is_extra(change, b):
+        key = change.path.split(".")[1]
+        return Change(change.path, change.kind, change.a, change.b, change.a_from, change.b_from, _ignored_key(key))
+    return change
+
+
+def _is_extra(change: Change, config: Config) -> bool:
+    return change.path.split(".")[1] in config.extras[change.section]
 
 
 def _ordered(keys: set[str], fields_a: dict, fields_b: dict) -> list[str]:
@@ -106,25 +152,33 @@ def _ordered(keys: set[str], fields_a: dict, fields_b: dict) -> list[str]:
     return [k for k in order if k in keys] + sorted(keys - set(order))
 
 
+def value_origin(config: Config, section: str, key: str) -> ValueOrigin:
+    if key in config.inherited.get(section, ()):
+        return ValueOrigin.INHERITED
+    if key in config.present[section] or key in config.extras[section]:
+        return ValueOrigin.FILE
+    return ValueOrigin.DEFAULT
+
+
 def _compare(section: str, key: str, a: Config, b: Config) -> list[Change]:
     va, vb = a.values[section].get(key), b.values[section].get(key)
-    da, db = key not in a.present[section] and key not in a.extras[section], key not in b.present[section] and key not in b.extras[section]
+    fa, fb = value_origin(a, section, key), value_origin(b, section, key)
     if key in NESTED_FIELDS and isinstance(va, dict) and isinstance(vb, dict):
         out = []
         for sub in list(va) + [k for k in vb if k not in va]:
             path = f"{section}.{key}.{sub}"
             if sub not in vb:
-                out.append(Change(path, REMOVED, va[sub], None, da, db))
+                out.append(Change(path, ChangeKind.REMOVED, va[sub], None, fa, fb))
             elif sub not in va:
-                out.append(Change(path, ADDED, None, vb[sub], da, db))
+                out.append(Change(path, ChangeKind.ADDED, None, vb[sub], fa, fb))
             elif not _same(va[sub], vb[sub]):
-                out.append(Change(path, CHANGED, va[sub], vb[sub], da, db))
+                out.append(Change(path, ChangeKind.CHANGED, va[sub], vb[sub], fa, fb))
         return out
     if _same(va, vb):
         return []
-    if da and db and _derived(section, key, a, b):
+    if fa is ValueOrigin.DEFAULT and fb is ValueOrigin.DEFAULT and _derived(section, key, a, b):
         return []  # both left to transformers, which derives them from keys compared on their own
-    return [Change(f"{section}.{key}", CHANGED, va, vb, da, db)]
+    return [Change(f"{section}.{key}", ChangeKind.CHANGED, va, vb, fa, fb)]
 
 
 def _derived(section: str, key: str, a: Config, b: Config) -> bool:
@@ -144,11 +198,8 @@ def _same(x: Any, y: Any) -> bool:
     return x == y
 
 
-BOOKKEEPING_PATTERNS = ("*.transformers_version", "*transformers_version", "_name_or_path", "*._name_or_path")
-
-
 def _ignored(path: str, patterns: list[str] | tuple[str, ...], include_all: bool) -> bool:
-    if not include_all and any(fnmatch.fnmatchcase(path, p) for p in BOOKKEEPING_PATTERNS):
+    if not include_all and path.rsplit(".", 1)[-1] in BOOKKEEPING:
         return True
     return any(fnmatch.fnmatchcase(path, p) for p in patterns)
 
@@ -160,10 +211,10 @@ def _raw_changes(a: Any, b: Any, prefix: str = "") -> list[Change]:
         for key in list(a) + [k for k in b if k not in a]:
             path = f"{prefix}{key}"
             if key not in b:
-                out.append(Change(path, REMOVED, a[key], None))
+                out.append(Change(path, ChangeKind.REMOVED, a[key], None))
             elif key not in a:
-                out.append(Change(path, ADDED, None, b[key]))
+                out.append(Change(path, ChangeKind.ADDED, None, b[key]))
             else:
                 out += _raw_changes(a[key], b[key], path + ".")
         return out
-    return [] if _same(a, b) else [Change(prefix.rstrip("."), CHANGED, a, b)]
+    return [] if _same(a, b) else [Change(prefix.rstrip("."), ChangeKind.CHANGED, a, b)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any, Callable
 
-from .canonical import Config
+from .canonical import Config, is_int
 
 # Component name -> prefix of the parameter names that belong to it, in display order.
 COMPONENTS: dict[str, str] = {
@@ -88,12 +88,85 @@ def try_count_parameters(config: Config) -> tuple[ParameterCount | None, str | N
         return None, str(exc)
 
 
+@dataclass(frozen=True)
+class CheckpointCount:
+    """What a checkpoint's weight files hold: transformers' model, plus the multi-token-prediction
+    (MTP) layers that serving engines load for speculative decoding and transformers skips."""
+
+    model: ParameterCount
+    mtp: int  # parameters of the MTP module (0 when the config declares none)
+    mtp_layers: int
+
+    @property
+    def total(self) -> int:
+        return self.model.total + self.mtp
+
+    def matching(self, expected: int, tolerance: int) -> str | None:
+        """Which count `expected` matches: "model", "checkpoint", or None."""
+        if abs(self.model.total - expected) <= tolerance:
+            return "model"
+        if self.mtp and abs(self.total - expected) <= tolerance:
+            return "checkpoint"
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.model.to_json(), "mtp": self.mtp, "mtp_layers": self.mtp_layers, "checkpoint_total": self.total}
+
+
+def count_checkpoint(config: Config) -> CheckpointCount:
+    """The model's count and the MTP parameters its checkpoint adds; raises CountUnavailable."""
+    model = count_parameters(config)
+    mtp = mtp_inventory(config)
+    return CheckpointCount(model, sum(prod(shape) for shape in mtp.values()), mtp_layer_count(config))
+
+
+def try_count_checkpoint(config: Config) -> tuple[CheckpointCount | None, str | None]:
+    try:
+        return count_checkpoint(config), None
+    except CountUnavailable as exc:
+        return None, str(exc)
+
+
+def mtp_layer_count(config: Config) -> int:
+    """MTP layers the config declares, for families whose checkpoints carry them (else 0)."""
+    if not config.family.has_mtp_weights:
+        return 0
+    value = config.text.get("mtp_num_hidden_layers", config.model.get("mtp_num_hidden_layers", 0))
+    if value is None:
+        return 0
+    if not is_int(value) or not 0 <= value <= MAX_LAYERS:
+        raise CountUnavailable(f"text.mtp_num_hidden_layers is {value!r}, not a layer count")
+    return value
+
+
+def mtp_inventory(config: Config) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of the checkpoint's `mtp.*` tensors, as the published checkpoints lay them out:
+    norms of the token embedding and of the last hidden state, a projection of the two
+    concatenated back to the hidden size, full-attention decoder layers, a final norm, and token
+    embeddings of its own when `mtp_use_dedicated_embeddings` says so."""
+    layers = mtp_layer_count(config)
+    if not layers:
+        return {}
+    t = _Values("text", config.text, config.family.sections["text"].fields)
+    hidden = t.int("hidden_size")
+    tensors: dict[str, tuple[int, ...]] = {}
+    if config.text.get("mtp_use_dedicated_embeddings", config.model.get("mtp_use_dedicated_embeddings")):
+        tensors["mtp.embed_tokens.weight"] = (t.int("vocab_size"), hidden)
+    tensors["mtp.pre_fc_norm_embedding.weight"] = (hidden,)
+    tensors["mtp.pre_fc_norm_hidden.weight"] = (hidden,)
+    _linear(tensors, "mtp.fc", hidden, 2 * hidden, bias=False)
+    layer = LAYERS[config.family.text_stack]
+    for i in range(layers):
+        layer(t, tensors, f"mtp.layers.{i}", "full_attention")
+    tensors["mtp.norm.weight"] = (hidden,)
+    return tensors
+
+
 def parameter_inventory(config: Config) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every parameter tensor of the model (a tied lm_head is left out, as torch does)."""
-    styles = FAMILY_STYLES.get(config.family.name)
-    if styles is None:
+    vision_style, text_style = config.family.vision_tower, config.family.text_stack
+    if vision_style is None or text_style is None:
         raise CountUnavailable(f"no parameter formula for {config.family.name}; `qwencfg validate` counts it on the meta device")
-    vision_style, text_style = styles
     v = _Values("vision", config.vision, config.family.sections["vision"].fields)
     t = _Values("text", config.text, config.family.sections["text"].fields)
     tensors: dict[str, tuple[int, ...]] = {}
@@ -114,7 +187,7 @@ class _Values:
 
     def int(self, key: str, minimum: int = 1, maximum: int = MAX_DIMENSION) -> int:
         value = self.values.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        if not is_int(value) or value < minimum:
             raise CountUnavailable(f"{self.section}.{key} is {value!r}, not an integer >= {minimum}")
         if value > maximum:
             raise CountUnavailable(f"{self.section}.{key} is {value}, more than any model has (at most {maximum:,})")
@@ -125,7 +198,7 @@ class _Values:
 
     def int_list(self, key: str) -> list[int]:
         value = self.values.get(key)
-        if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        if not isinstance(value, list) or not all(is_int(i) for i in value):
             raise CountUnavailable(f"{self.section}.{key} is {value!r}, not a list of integers")
         return value
 
@@ -270,14 +343,9 @@ def _text_qwen3(t: _Values, tensors: dict) -> None:
         _layer_norms(t, tensors, layer)
 
 
-def is_sparse_layer(t: Any, i: int) -> bool:
+def _is_sparse_layer(t: _Values, i: int) -> bool:
     """Whether decoder layer i of a Qwen3-VL-MoE model has experts (else a dense MLP)."""
-    values = t.values if isinstance(t, _Values) else t
-    return (
-        i not in (values.get("mlp_only_layers") or [])
-        and values["num_experts"] > 0
-        and (i + 1) % values["decoder_sparse_step"] == 0
-    )
+    return i not in t.values["mlp_only_layers"] and t.values["num_experts"] > 0 and (i + 1) % t.values["decoder_sparse_step"] == 0
 
 
 def _text_qwen3_moe(t: _Values, tensors: dict) -> None:
@@ -288,7 +356,7 @@ def _text_qwen3_moe(t: _Values, tensors: dict) -> None:
     for i in _layers(t):
         layer = f"model.language_model.layers.{i}"
         _attention(t, tensors, layer, t.int("head_dim"), qk_norm=True, gated=False, bias_qkv=bias, bias_o=bias)
-        if is_sparse_layer(t, i):
+        if _is_sparse_layer(t, i):
             _experts(t, tensors, f"{layer}.mlp")
         else:
             _dense_mlp(t, tensors, f"{layer}.mlp", t.int("intermediate_size"))
@@ -330,24 +398,33 @@ def _hybrid_layer_types(t: _Values) -> list[str]:
     return layer_types
 
 
-def _text_qwen3_5(t: _Values, tensors: dict) -> None:
-    for i, layer_type in enumerate(_hybrid_layer_types(t)):
-        layer = f"model.language_model.layers.{i}"
-        _hybrid_attention(t, tensors, layer, layer_type)
-        _dense_mlp(t, tensors, f"{layer}.mlp", t.int("intermediate_size"))
-        _layer_norms(t, tensors, layer)
+def _layer_qwen3_5(t: _Values, tensors: dict, layer: str, layer_type: str) -> None:
+    _hybrid_attention(t, tensors, layer, layer_type)
+    _dense_mlp(t, tensors, f"{layer}.mlp", t.int("intermediate_size"))
+    _layer_norms(t, tensors, layer)
 
 
-def _text_qwen3_5_moe(t: _Values, tensors: dict) -> None:
-    for i, layer_type in enumerate(_hybrid_layer_types(t)):
-        layer = f"model.language_model.layers.{i}"
-        _hybrid_attention(t, tensors, layer, layer_type)
-        _experts(t, tensors, f"{layer}.mlp")
-        _dense_mlp(t, tensors, f"{layer}.mlp.shared_expert", t.int("shared_expert_intermediate_size"))
-        tensors[f"{layer}.mlp.shared_expert_gate.weight"] = (1, t.int("hidden_size"))
-        _layer_norms(t, tensors, layer)
+def _layer_qwen3_5_moe(t: _Values, tensors: dict, layer: str, layer_type: str) -> None:
+    _hybrid_attention(t, tensors, layer, layer_type)
+    _experts(t, tensors, f"{layer}.mlp")
+    _dense_mlp(t, tensors, f"{layer}.mlp.shared_expert", t.int("shared_expert_intermediate_size"))
+    tensors[f"{layer}.mlp.shared_expert_gate.weight"] = (1, t.int("hidden_size"))
+    _layer_norms(t, tensors, layer)
 
 
+def _hybrid_stack(layer: Callable[[_Values, dict, str, str], None]) -> Callable[[_Values, dict], None]:
+    def stack(t: _Values, tensors: dict) -> None:
+        for i, layer_type in enumerate(_hybrid_layer_types(t)):
+            layer(t, tensors, f"model.language_model.layers.{i}", layer_type)
+
+    return stack
+
+
+# One decoder layer of the families whose checkpoints carry MTP layers (the same layer shape).
+LAYERS = {"qwen3_5": _layer_qwen3_5, "qwen3_5_moe": _layer_qwen3_5_moe}
+
+
+# The formulas by the shape of the tower and the decoder (Family.vision_tower and .text_stack).
 VISION: dict[str, Callable[[_Values, _Values, dict], None]] = {
     "qwen2_vl": _vision_qwen2_vl,
     "qwen2_5_vl": _vision_qwen2_5_vl,
@@ -357,21 +434,9 @@ TEXT: dict[str, Callable[[_Values, dict], None]] = {
     "qwen2": _text_qwen2,
     "qwen3": _text_qwen3,
     "qwen3_moe": _text_qwen3_moe,
-    "qwen3_5": _text_qwen3_5,
-    "qwen3_5_moe": _text_qwen3_5_moe,
+    "qwen3_5": _hybrid_stack(_layer_qwen3_5),
+    "qwen3_5_moe": _hybrid_stack(_layer_qwen3_5_moe),
 }
-# Family -> (vision tower, text model). Qwen4-Exp (hyper-connections, n-gram embeddings) has no
-# formula yet: validate counts it on the meta device.
-FAMILY_STYLES = {
-    "qwen2_vl": ("qwen2_vl", "qwen2"),
-    "qwen2_5_vl": ("qwen2_5_vl", "qwen2"),
-    "qwen3_vl": ("qwen3_vl", "qwen3"),
-    "qwen3_vl_moe": ("qwen3_vl", "qwen3_moe"),
-    "qwen3_5": ("qwen3_vl", "qwen3_5"),
-    "qwen3_5_moe": ("qwen3_vl", "qwen3_5_moe"),
-}
-
-
 def _active(config: Config, tensors: dict[str, tuple[int, ...]]) -> int | None:
     """Parameters one token uses in a mixture-of-experts model: all but the unchosen experts."""
     experts = config.text.get("num_experts")

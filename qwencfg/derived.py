@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .canonical import Config
+from .canonical import Config, is_int, positive_int
+from .units import DTYPES
 
-BF16_BYTES = 2
 SAMPLE_IMAGE = (448, 448)  # height, width in pixels
 
 
@@ -20,16 +20,21 @@ class Figure:
     ok: bool | None = None  # for checks such as "mrope sections sum to head_dim/2"
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
 def text_head_dim(config: Config) -> int | None:
     """head_dim of the text attention: declared (qwen3 and later) or hidden_size / heads (qwen2)."""
     if "head_dim" in config.family.sections["text"].fields:
-        return _int(config.text.get("head_dim"))
-    hidden, heads = _int(config.text.get("hidden_size")), _int(config.text.get("num_attention_heads"))
+        return positive_int(config.text.get("head_dim"))
+    hidden, heads = positive_int(config.text.get("hidden_size")), positive_int(config.text.get("num_attention_heads"))
     return hidden // heads if hidden and heads else None
+
+
+def mrope_section(config: Config) -> tuple[Any, bool]:
+    """The text mrope_section, and whether it is the modeling code's default (the file has none)."""
+    rope = config.text.get("rope_parameters")
+    section = rope.get("mrope_section") if isinstance(rope, dict) else None
+    if section is None:
+        return config.family.mrope_section_default, config.family.mrope_section_default is not None
+    return section, False
 
 
 def rotary_dim(config: Config, head_dim: int) -> int:
@@ -40,7 +45,7 @@ def rotary_dim(config: Config, head_dim: int) -> int:
 
 def attention_layers(config: Config) -> tuple[int, int, int]:
     """Counts of (full-attention, sliding-window, linear-attention) text layers."""
-    layers = _int(config.text.get("num_hidden_layers")) or 0
+    layers = positive_int(config.text.get("num_hidden_layers")) or 0
     types = config.text.get("layer_types")
     if not isinstance(types, list):
         return layers, 0, 0
@@ -52,7 +57,7 @@ def attention_layers(config: Config) -> tuple[int, int, int]:
 def text_figures(config: Config) -> list[Figure]:
     figures = []
     head_dim = text_head_dim(config)
-    heads, kv_heads = _int(config.text.get("num_attention_heads")), _int(config.text.get("num_key_value_heads"))
+    heads, kv_heads = positive_int(config.text.get("num_attention_heads")), positive_int(config.text.get("num_key_value_heads"))
     if head_dim:
         figures.append(Figure("head_dim", "head_dim", head_dim))
     if heads and kv_heads and heads % kv_heads == 0:
@@ -61,18 +66,15 @@ def text_figures(config: Config) -> list[Figure]:
         figures.append(Figure("gqa_group", "query heads per KV head", group, note=f"{kind}: {heads} query / {kv_heads} KV heads"))
     full, sliding, linear = attention_layers(config)
     if head_dim and kv_heads:
-        per_layer = 2 * kv_heads * head_dim * BF16_BYTES  # K and V
+        per_layer = DTYPES["bf16"].bytes_for(2 * kv_heads * head_dim)  # K and V
         note = f"{full + sliding} attention layers x {kv_heads} KV heads x {head_dim} x 2 (K,V) x 2 B"
         if linear:
             note += f"; {linear} linear-attention layers keep a fixed-size state instead"
         if sliding:
             note += f"; {sliding} sliding-window layers stop growing at {config.text.get('sliding_window')} tokens"
         figures.append(Figure("kv_cache_bytes_per_token_bf16", "KV cache per token (bf16)", per_layer * (full + sliding), note=note))
-    rope = config.text.get("rope_parameters")
-    section = rope.get("mrope_section") if isinstance(rope, dict) else None
-    implicit = section is None
-    section = config.family.mrope_section_default if implicit else section
-    if head_dim and isinstance(section, list) and all(isinstance(s, int) for s in section):
+    section, implicit = mrope_section(config)
+    if head_dim and isinstance(section, list) and all(is_int(s) for s in section):
         half = rotary_dim(config, head_dim) // 2
         total = sum(section)
         partial = "" if rotary_dim(config, head_dim) == head_dim else f" (rotary dim {rotary_dim(config, head_dim)})"
@@ -91,7 +93,7 @@ def text_figures(config: Config) -> list[Figure]:
 
 def vision_tokens(config: Config, height: int, width: int) -> int | None:
     """Vision tokens the LLM sees for one image of height x width pixels (after smart resize)."""
-    patch, merge = _int(config.vision.get("patch_size")), _int(config.vision.get("spatial_merge_size"))
+    patch, merge = positive_int(config.vision.get("patch_size")), positive_int(config.vision.get("spatial_merge_size"))
     if not patch or not merge:
         return None
     factor = patch * merge
@@ -102,11 +104,11 @@ def vision_tokens(config: Config, height: int, width: int) -> int | None:
 def vision_figures(config: Config) -> list[Figure]:
     figures = []
     vision = config.vision
-    width = _int(vision.get("embed_dim") if "embed_dim" in config.family.sections["vision"].fields else vision.get("hidden_size"))
-    heads = _int(vision.get("num_heads"))
+    width = positive_int(vision.get("embed_dim") if "embed_dim" in config.family.sections["vision"].fields else vision.get("hidden_size"))
+    heads = positive_int(vision.get("num_heads"))
     if width and heads:
         figures.append(Figure("vision_head_dim", "vision head_dim", width // heads if width % heads == 0 else width / heads))
-    patch, merge, temporal = (_int(vision.get(k)) for k in ("patch_size", "spatial_merge_size", "temporal_patch_size"))
+    patch, merge, temporal = (positive_int(vision.get(k)) for k in ("patch_size", "spatial_merge_size", "temporal_patch_size"))
     if patch and merge:
         figures.append(
             Figure(
@@ -126,7 +128,7 @@ def vision_figures(config: Config) -> list[Figure]:
                 note=f"{h // patch}x{w // patch} patches / {merge * merge}, before the processor's pixel limits",
             )
         )
-    window = _int(vision.get("window_size"))
+    window = positive_int(vision.get("window_size"))
     if window and patch and merge:
         side = window // (patch * merge)
         figures.append(Figure("window_tokens", "window attention", f"{side}x{side} tokens", note=f"window_size {window}px"))
@@ -135,7 +137,7 @@ def vision_figures(config: Config) -> list[Figure]:
 
 def model_figures(config: Config) -> list[Figure]:
     figures = []
-    vocab = _int(config.text.get("vocab_size"))
+    vocab = positive_int(config.text.get("vocab_size"))
     token_ids = {k: v for k, v in config.model.items() if k.endswith("_token_id") and isinstance(v, int)}
     if vocab and token_ids:
         highest = max(token_ids.values())

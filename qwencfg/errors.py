@@ -1,9 +1,11 @@
 """One error type per failure a user can act on. The CLI prints the message and exits with `exit_code`.
 
-Exit codes (documented in the README):
-  0  success / configs identical / config valid
-  1  the config is invalid (validate) or the configs differ (diff)
-  2  bad input or usage: missing file, malformed JSON, unknown key, Hub error, ...
+Exit codes (documented in the README and docs/):
+  0    success / configs identical / config valid
+  1    the config is invalid (validate) or the configs differ (diff)
+  2    bad input or usage: missing file, malformed JSON, unknown key, Hub error, ...
+  3    internal error: a bug in qwencfg (QWENCFG_DEBUG=1 shows the traceback)
+  130  interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 
 class QwencfgError(Exception):

@@ -8,18 +8,19 @@ untouched byte of the original.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canonical import COMMON_ALIASES, Config, derived_layer_types, read_config, value_fits
+from .canonical import COMMON_ALIASES, Config, derived_layer_types, read_config, value_fits, value_problem
 from .compare import DiffResult, diff
 from .errors import BadValue, UnknownKey, WriteRefused
 from .jsonedit import JsonDocument
 from .layout import Layout
-from .rules import ERROR, Finding, findings_of
-from .schema import SECTIONS, Section, load_schema
+from .rules import Finding, Severity, findings_of
+from .schema import SECTIONS, Field, Section, load_schema
 from .sources import RawConfig, parse_text
 
 
@@ -70,14 +71,34 @@ class Edit:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == ERROR]
+        """Rule errors that are root causes (their consequences go with them)."""
+        return [f for f in self.findings if f.severity is Severity.ERROR and f.cause is None]
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.before.raw.text
 
 
-def parse_override_words(words: list[str]) -> list[Override]:
-    """Reads `--vision.depth 36`, `--text.hidden_size=4096`, `vision.depth=36` and `--unset PATH`."""
-    overrides, i = [], 0
+def parse_set_arguments(words: list[str]) -> tuple[str, list[Override]]:
+    """SOURCE and the overrides of `qwencfg set`, wherever SOURCE stands among them.
+
+    Overrides are `--vision.depth 36`, `--text.hidden_size=4096`, `vision.depth=36` and
+    `--unset PATH`; `--` ends the options, so a file named `-dash.json` can follow it."""
+    source, overrides, i, options_done = None, [], 0, False
     while i < len(words):
         word = words[i]
+        if not options_done and word.startswith("-") and word not in ("-", "--") and not _looks_like_override(word):
+            raise BadValue(f"{word}: not an option of set nor an override", hint="overrides are --vision.KEY, --text.KEY or --model.KEY; a file whose name starts with - is ./NAME")
+        if options_done or (not _looks_like_override(word) and word != "--"):
+            if source is not None:
+                raise BadValue(f"{word!r}: only one SOURCE is allowed (the first was {source!r})", hint="write overrides as --section.key VALUE")
+            source = word
+            i += 1
+            continue
+        if word == "--":
+            options_done = True
+            i += 1
+            continue
         if word in ("--unset", "-u"):
             if i + 1 >= len(words):
                 raise BadValue("--unset needs a dotted path, e.g. --unset text.sliding_window")
@@ -97,10 +118,18 @@ def parse_override_words(words: list[str]) -> list[Override]:
         elif "=" in word:
             path, text = word.split("=", 1)
             overrides.append(Override(path, text))
-        else:
-            raise BadValue(f"{word!r} is not an override", hint="write --section.key VALUE or section.key=VALUE, e.g. --vision.depth 36")
         i += 1
-    return overrides
+    if source is None:
+        raise BadValue("missing SOURCE", hint="e.g. qwencfg set config.json --vision.depth 36")
+    if not overrides:
+        raise BadValue("no overrides given", hint="e.g. qwencfg set SOURCE --vision.depth 36")
+    return source, overrides
+
+
+def _looks_like_override(word: str) -> bool:
+    if word == "-u" or (word.startswith("--") and word != "--"):
+        return True
+    return "=" in word and word.split("=", 1)[0].split(".")[0] in SECTIONS
 
 
 def _is_negative_number(word: str) -> bool:
@@ -116,13 +145,15 @@ def resolve(config: Config, path: str) -> Target:
     parts = path.split(".")
     section = parts[0]
     if section not in SECTIONS or len(parts) < 2:
-        raise UnknownKey(f"{path}: an override path starts with vision., text. or model.", hint="e.g. --vision.depth 36 or --text.hidden_size 4096")
+        raise UnknownKey(f"{path}: an override path starts with vision., text. or model", hint="e.g. --vision.depth 36 or --text.hidden_size 4096")
     sec = config.family.sections[section]
     key, rest = parts[1], parts[2:]
     alias = PATH_ALIASES.get((section, key))
     if alias:
         section, key, rest = alias[0], alias[1], [*alias[2:], *rest]
     key = COMMON_ALIASES.get(key) or sec.canonical_name(key)
+    if key in config.inherited.get(section, ()):
+        raise UnknownKey(f"{path}: in a {config.layout.value} file the {section} section takes its {key} from the top level", hint=f"set model.{key} instead")
     if key not in sec.fields and key not in config.extras[section]:
         raise UnknownKey(f"{path}: {_unknown_key_reason(config, section, key)}", hint=_suggestion(config, section, key))
     if rest:
@@ -155,20 +186,41 @@ def _suggestion(config: Config, section: str, key: str) -> str:
     return f"`qwencfg show SOURCE -s {section}` lists the {config.family.name} fields"
 
 
-def coerce(config: Config, target: Target, text: str) -> Any:
-    """Parses an override's text into the type transformers declares for the target."""
+def target_field(config: Config, target: Target) -> Field | None:
+    """The schema field a target sets (a rope parameter is a field of its own), or None for an unknown key."""
     if target.sub:
-        kinds = load_schema().rope_parameter_kinds.get(target.sub, ("any",))
-        expected = " or ".join(kinds)
-    elif target.key in config.family.sections[target.section].fields:
-        field_ = config.family.sections[target.section].fields[target.key]
-        kinds, expected = field_.kinds, field_.type
-    else:
-        kinds, expected = ("any",), "any JSON value"
+        schema = load_schema()
+        kinds = schema.rope_parameter_kinds.get(target.sub, ("any",))
+        choices = schema.rope_types if target.sub == "rope_type" else None
+        items = ("int",) if target.sub == "mrope_section" else None
+        return Field(target.sub, " or ".join(kinds), kinds, None, "", False, items=items, choices=choices)
+    return config.family.sections[target.section].fields.get(target.key)
+
+
+def coerce(config: Config, target: Target, text: str) -> Any:
+    """Parses an override's text into the type transformers declares for the target, and checks it.
+
+    A value transformers or the model would refuse (wrong type, unknown name, a size below 1,
+    NaN) raises BadValue naming the key, the value and the closest allowed values."""
+    field_ = target_field(config, target)
+    kinds, expected = (field_.kinds, field_.type) if field_ else (("any",), "any JSON value")
+    items = field_.items if field_ else None
     for candidate in _candidates(text, kinds):
-        if value_fits(candidate, kinds):
-            return float(candidate) if kinds == ("float",) and isinstance(candidate, int) else candidate
+        if value_fits(candidate, kinds, items):
+            value = float(candidate) if kinds == ("float",) and isinstance(candidate, int) else candidate
+            check_value(config, target, value)
+            return value
     raise BadValue(f"{target.path} expects {expected}, got {text!r}", hint=_example(kinds))
+
+
+def check_value(config: Config, target: Target, value: Any) -> None:
+    """Refuses a typed value that transformers or the model would refuse, before anything is written."""
+    field_ = target_field(config, target)
+    problem = value_problem(target.path, field_, value) if field_ else None
+    if problem is None and field_ is not None and field_.choices and target.key == "layer_types" and isinstance(value, list):
+        problem = None  # checked item by item above
+    if problem:
+        raise BadValue(problem, hint="nothing was written")
 
 
 def _candidates(text: str, kinds: tuple[str, ...]) -> list[Any]:
@@ -176,7 +228,9 @@ def _candidates(text: str, kinds: tuple[str, ...]) -> list[Any]:
     stripped = text.strip()
     out: list[Any] = []
     try:
-        out.append(json.loads(stripped))
+        out.append(json.loads(stripped, parse_constant=_refuse_constant))
+    except RecursionError:
+        raise BadValue(f"{text[:20]}...: nested too deeply to be a config value") from None
     except ValueError:
         pass
     lowered = stripped.lower()
@@ -190,13 +244,17 @@ def _candidates(text: str, kinds: tuple[str, ...]) -> list[Any]:
         items = []
         for item in stripped.split(","):
             try:
-                items.append(json.loads(item.strip()))
+                items.append(json.loads(item.strip(), parse_constant=_refuse_constant))
             except ValueError:
                 items.append(item.strip())
         out.append(items)
     if "str" in kinds:
         out.append(text)
     return out
+
+
+def _refuse_constant(name: str) -> Any:
+    raise BadValue(f"{name} is not a finite number, and JSON has no spelling for it", hint="give a finite value")
 
 
 def _example(kinds: tuple[str, ...]) -> str:
@@ -212,12 +270,16 @@ def apply_overrides(config: Config, overrides: list[Override] | dict[str, Any]) 
             target = resolve(config, path)
             if value is not UNSET and isinstance(value, str) and not _accepts_str(config, target):
                 value = coerce(config, target, value)
+            elif value is not UNSET:
+                check_value(config, target, value)
+                if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+                    raise BadValue(f"{target.path}: {value} is not a finite number", hint="give a finite value")
             pairs.append((target, value))
     else:
         for override in overrides:
             target = resolve(config, override.path)
             pairs.append((target, UNSET if override.unset else coerce(config, target, override.text or "")))
-    writer = _LayoutWriter(config)
+    writer = _JsonWriter(config)
     notes = []
     for target, value in pairs:
         notes += writer.apply(target, value)
@@ -236,24 +298,16 @@ def _accepts_str(config: Config, target: Target) -> bool:
     return field_ is None or "str" in field_.kinds
 
 
-class _LayoutWriter:
-    """Writes canonical targets to the places they live in this file (and keeps the dict in step)."""
+class _JsonWriter:
+    """Writes canonical targets into the dicts the layout names (and keeps the parsed copy in step)."""
 
     def __init__(self, config: Config):
         self.config = config
         self.doc = JsonDocument(config.raw.text)
-        self.data = json.loads(config.raw.text)
+        self.data = copy.deepcopy(config.raw.data)
 
     def _locations(self, section: str) -> list[tuple[str, ...]]:
-        placement = self.config.placement
-        if section == "vision":
-            return [("vision_config",)]
-        if section == "model":
-            return [()]
-        if placement.layout is Layout.FLAT and not self.config.family.reads_flat_text:
-            if "text_config" not in self.data:
-                return [("text_config",)]  # the file has none: create the one transformers reads
-        return placement.text_paths()
+        return self.config.sections.write_paths(self.data, section)
 
     def _dict_at(self, path: tuple[str, ...], create: bool) -> dict | None:
         node = self.data
@@ -358,10 +412,11 @@ class _LayoutWriter:
             if not isinstance(written, list):
                 continue
             before = self.config.text
-            if written != derived_layer_types(before, self.config.placement.raw_section(self.config.data, "text"), sec.fields):
+            family = self.config.family
+            if written != derived_layer_types(before, self.config.sections.raw_section(self.config.data, "text"), family):
                 continue  # hand-written: leave it, the rules say if it no longer fits
             after = read_config(RawConfig(self.config.raw.origin, json.dumps(self.data), self.data))
-            derived = derived_layer_types(dict(after.text, layer_types=None), holder, sec.fields)
+            derived = derived_layer_types(dict(after.text, layer_types=None), holder, family)
             if derived is not None and derived != written:
                 self._set((*location, "layer_types"), derived)
                 notes.append(f"text.layer_types follows the other text keys: re-derived for {len(derived)} layers")

@@ -13,6 +13,7 @@ from math import prod
 from typing import Any
 
 from .canonical import Config
+from .units import Dtype
 
 TEXT_PREFIX = "model.language_model."
 # tp style -> which dimension of a weight it splits (None: replicated). Biases split with
@@ -65,7 +66,8 @@ def _style_of(name: str, plan: list[tuple[re.Pattern, str, str]]) -> tuple[str |
     return None, None
 
 
-def check_tensor_parallel(config: Config, inventory: dict[str, tuple[int, ...]], sizes: list[int], bytes_per_param: int) -> list[ParallelCheck]:
+def check_tensor_parallel(config: Config, inventory: dict[str, tuple[int, ...]], sizes: list[int], dtype: Dtype) -> list[ParallelCheck]:
+    """For each tp size: whether every sharded tensor splits evenly, and the bytes each rank holds."""
     plan = tp_plan(config)
     styles = {name: _style_of(name, plan) for name in inventory}
     checks = []
@@ -79,8 +81,8 @@ def check_tensor_parallel(config: Config, inventory: dict[str, tuple[int, ...]],
                 dim = None
             numel = prod(shape)
             if dim is None or not shape:
-                check.bytes_per_rank += numel * bytes_per_param
-                check.replicated_bytes += numel * bytes_per_param
+                check.bytes_per_rank += dtype.bytes_for(numel)
+                check.replicated_bytes += dtype.bytes_for(numel)
                 continue
             if len(shape) == 1:
                 dim = 0  # the bias of a column-parallel projection splits with its rows
@@ -94,7 +96,7 @@ def check_tensor_parallel(config: Config, inventory: dict[str, tuple[int, ...]],
                 problem = f"{key} ({style}): dimension {length} does not split over {size} ranks"
                 if problem not in check.problems:
                     check.problems.append(problem)
-            check.bytes_per_rank += -(-numel // size) * bytes_per_param
+            check.bytes_per_rank += dtype.bytes_for(-(-numel // size))
         check.problems[:0] = [
             f"text.{heads} {config.text[heads]} does not split over {size} ranks ({', '.join(projections)} shard by head)"
             for heads, projections in head_problems.items()

@@ -1,7 +1,8 @@
 """`validate`: rules, the transformers config class, a meta build, a real-device build, tensor parallelism.
 
 Stages run in order; the first that fails stops the rest unless keep_going. The report says what
-each stage found and how long it took; the CLI turns it into a table, JSON, JUnit or markdown.
+each stage found and how long it took, and decides the verdict (`--strict`, `--allow`); the CLI
+turns it into a table, JSON, JUnit or markdown.
 """
 
 from __future__ import annotations
@@ -10,49 +11,67 @@ import re
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable, ContextManager
 
 from .canonical import Config
-from .count import CountUnavailable, ParameterCount, try_count_parameters
+from .count import CheckpointCount, CountUnavailable, ParameterCount, try_count_checkpoint
 from .errors import BadValue, MissingDependency
-from .rules import ERROR, WARNING, Finding, check_rules
+from .explain import explain, original_text
+from .rules import Finding, Rule, Severity, check_rules, rule_ids
+from .units import DTYPES, format_bytes
 
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+ALL_STAGES = ("rules", "transformers", "meta", "device", "tp")
+
+
+class StageStatus(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 @dataclass
 class Stage:
     name: str
-    status: str
-    summary: str
+    status: StageStatus
+    summary: str  # one sentence; for a failure it names the key and what is wrong
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "summary": self.summary, "seconds": round(self.seconds, 3), "details": self.details}
+        return {"name": self.name, "status": self.status.value, "summary": self.summary, "seconds": round(self.seconds, 3), "details": self.details}
 
 
 @dataclass
 class Report:
     config: Config
     stages: list[Stage]
-    rule_results: list[tuple[Any, list[Finding]]]
-    analytic: ParameterCount | None
-    meta: ParameterCount | None
+    rule_results: list[tuple[Rule, list[Finding]]]
+    analytic: CheckpointCount | None  # counted from the config: the model, and the MTP layers its checkpoint adds
+    meta: ParameterCount | None  # counted on the model built on meta
     strict: bool = False
+    allowed: frozenset[str] = frozenset()  # rule ids waived with --allow
 
     @property
     def findings(self) -> list[Finding]:
         return [f for _, found in self.rule_results for f in found]
 
+    def fails(self, finding: Finding) -> bool:
+        """Whether a finding fails the config: an error, or a warning under --strict, unless waived."""
+        if finding.rule in self.allowed:
+            return False
+        return finding.severity is Severity.ERROR or (self.strict and finding.severity is Severity.WARNING)
+
+    def rule_status(self, found: list[Finding]) -> StageStatus:
+        return StageStatus.FAILED if any(self.fails(f) for f in found) else StageStatus.PASSED
+
     @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == WARNING]
+    def failing_findings(self) -> list[Finding]:
+        return [f for f in self.findings if self.fails(f)]
 
     @property
     def valid(self) -> bool:
-        failed = any(s.status == FAILED for s in self.stages)
-        return not failed and not (self.strict and self.warnings)
+        return not any(s.status is StageStatus.FAILED for s in self.stages) and not self.failing_findings
 
     @property
     def exit_code(self) -> int:
@@ -69,175 +88,235 @@ class Options:
     expect_params: str | None = None
     force: bool = False
     strict: bool = False
-    stages: tuple[str, ...] = ("rules", "transformers", "meta", "device", "tp")
+    allow: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ALL_STAGES
 
 
 def parse_expected_params(text: str) -> tuple[int, int]:
     """`8292166656` -> exact; `8.29B` -> (8.29e9, half a unit of the last digit: 0.005e9)."""
-    match = re.fullmatch(r"\s*([\d_,]*\.?\d+)\s*([KkMmBbTt]?)\s*", text)
+    match = re.fullmatch(r"\s*(\d[\d_,]{0,30}(?:\.\d{1,12})?|\.\d{1,12})\s*([KkMmBbTt]?)\s*", text or "")
     if not match:
         raise BadValue(f"--expect-params {text!r} is not a count", hint="write 8292166656 or 8.29B")
     number, suffix = match.group(1).replace("_", "").replace(",", ""), match.group(2).upper()
     scale = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}[suffix]
-    decimals = len(number.split(".")[1]) if "." in number else 0
-    value = round(float(number) * scale)
-    tolerance = 0 if not suffix and decimals == 0 else scale * 10**-decimals // 2
-    return value, int(tolerance)
+    whole, _, fraction = number.partition(".")
+    value = (int(whole or 0) * 10 ** len(fraction) + int(fraction or 0)) * scale // 10 ** len(fraction)
+    tolerance = 0 if not suffix and not fraction else scale // 10 ** len(fraction) // 2
+    return value, tolerance
+
+
+def check_options(options: Options) -> None:
+    """Bad usage fails before any stage runs (exit 2)."""
+    if options.expect_params is not None:
+        parse_expected_params(options.expect_params)
+    unknown = [r for r in options.allow if r not in rule_ids()]
+    if unknown:
+        raise BadValue(f"--allow {unknown[0]}: no such rule", hint=f"rules: {', '.join(rule_ids())}")
+    wants_build = options.device is not None and any(s in options.stages for s in ("meta", "device"))
+    if wants_build:
+        from .build import require_torch
+
+        require_torch()  # the user asked for a build that cannot run: say so instead of skipping it
 
 
 def validate(config: Config, options: Options | None = None, progress: Callable[[str], ContextManager] | None = None) -> Report:
     """Runs the validation stages on `config` and returns the report (never raises for a bad config)."""
     options = options or Options()
-    if options.expect_params:
-        parse_expected_params(options.expect_params)  # bad usage: fail before any stage runs
+    check_options(options)
     progress = progress or (lambda message: nullcontext())
     run_device = options.device not in (None, "meta") and "device" in options.stages
-    report = Report(config, [], [], None, None, strict=options.strict)
-    report.analytic, _ = try_count_parameters(config)
+    report = Report(config, [], [], None, None, strict=options.strict, allowed=frozenset(options.allow))
+    report.analytic, _ = try_count_checkpoint(config)
     state: dict[str, Any] = {}
     plan: list[tuple[str, Callable[[], Stage]]] = [
         ("rules", lambda: _rules_stage(config, report)),
-        ("transformers", lambda: _transformers_stage(config, state)),
+        ("transformers", lambda: _transformers_stage(config, report, state)),
         ("meta", lambda: _meta_stage(config, report, state, options)),
     ]
     if run_device:
         plan.append(("device", lambda: _device_stage(config, state, options)))
     if options.tp and "tp" in options.stages:
-        plan.append(("tp", lambda: _tp_stage(config, report, state, options)))
+        plan.append(("tp", lambda: _tp_stage(config, state, options)))
     stopped = None
     for name, run in plan:
         if name not in options.stages:
             continue
         if stopped is not None:
-            report.stages.append(Stage(name, SKIPPED, f"skipped: the {stopped} stage failed (--keep-going runs it anyway)"))
+            report.stages.append(Stage(name, StageStatus.SKIPPED, f"skipped: the {stopped} stage failed (--keep-going runs it anyway)"))
             continue
         started = time.perf_counter()
         with progress(f"validate: {name}"):
             stage = run()
         stage.seconds = time.perf_counter() - started
         report.stages.append(stage)
-        if stage.status == FAILED and not options.keep_going:
+        if stage.status is StageStatus.FAILED and not options.keep_going:
             stopped = name
+    if options.expect_params is not None and report.meta is None and stopped is None:
+        report.stages.append(_expected_params_stage(report, options))  # not built: counted from the config
     return report
 
 
 def _rules_stage(config: Config, report: Report) -> Stage:
     report.rule_results = check_rules(config)
-    errors = [f for f in report.findings if f.severity == ERROR]
-    warnings = report.warnings
-    passed = sum(1 for _, found in report.rule_results if not any(f.severity in (ERROR, WARNING) for f in found))
+    failing = report.failing_findings
+    errors = [f for f in report.findings if f.severity is Severity.ERROR]
+    warnings = [f for f in report.findings if f.severity is Severity.WARNING]
+    passed = sum(1 for _, found in report.rule_results if not any(f.severity is not Severity.INFO and f.rule not in report.allowed for f in found))
     summary = f"{passed}/{len(report.rule_results)} rules pass"
-    if errors:
-        summary += f"; {len(errors)} error{'s' if len(errors) > 1 else ''}"
-    if warnings:
-        summary += f"; {len(warnings)} warning{'s' if len(warnings) > 1 else ''}"
-    return Stage("rules", FAILED if errors else PASSED, summary, details={"findings": [f.to_json() for f in report.findings]})
+    for found, noun in ((errors, "error"), (warnings, "warning")):
+        if found:
+            summary += f"; {len(found)} {noun}{'s' if len(found) > 1 else ''}"
+    waived = sorted({f.rule for f in report.findings if f.rule in report.allowed and f.severity is not Severity.INFO})
+    if waived:
+        summary += f" (allowed: {', '.join(waived)})"
+    status = StageStatus.FAILED if any(f.severity is Severity.ERROR for f in failing) else StageStatus.PASSED
+    return Stage("rules", status, summary, details={"findings": [f.to_json() for f in report.findings]})
 
 
-def _transformers_stage(config: Config, state: dict) -> Stage:
-    from .build import check_with_transformers
+def _too_big(report: Report) -> str | None:
+    """Why a later stage must not run: the size limits that protect the rules protect it too."""
+    too_big = [f.message for f in report.findings if f.rule == "size-limits"]
+    return f"not run: {too_big[0]}" if too_big else None
+
+
+def _transformers_stage(config: Config, report: Report, state: dict) -> Stage:
     from .schema import installed_transformers_version
+    from .sources.hub import check_hub_environment
+
+    guard = _too_big(report)
+    if guard:
+        return Stage("transformers", StageStatus.FAILED, guard)
+    check_hub_environment()  # importing transformers imports huggingface_hub, which reads these
+    from .build import check_with_transformers
 
     version = installed_transformers_version()
     try:
         state["hf_config"], logged = check_with_transformers(config)
     except Exception as exc:  # noqa: BLE001 - whatever the config class raises is the finding
-        reason = " ".join(str(exc).split())
-        return Stage("transformers", FAILED, f"{config.family.config_class} of transformers {version} refuses it: {type(exc).__name__}: {reason[:300]}")
+        summary = f"{config.family.config_class} of transformers {version} refuses it: {explain(exc, config)}"
+        return Stage("transformers", StageStatus.FAILED, summary, details={"error": original_text(exc)})
     summary = f"{config.family.config_class} of transformers {version} accepts it"
     if logged:
         summary += f" ({len(logged)} warning{'s' if len(logged) > 1 else ''})"
-    return Stage("transformers", PASSED, summary, details={"warnings": logged, "transformers_version": version})
+    warnings = [{"category": w.category, "message": w.message} for w in logged]
+    return Stage("transformers", StageStatus.PASSED, summary, details={"warnings": warnings, "transformers_version": version})
+
+
+def _expected(options: Options, count: CheckpointCount, details: dict) -> tuple[str | None, str]:
+    """(the problem with --expect-params or None, what it matched): the model's or the checkpoint's total."""
+    if options.expect_params is None:
+        return None, ""
+    expected, tolerance = parse_expected_params(options.expect_params)
+    matched = count.matching(expected, tolerance)
+    details["expected_parameters"] = {"value": expected, "tolerance": tolerance, "matched": matched}
+    if matched is None:
+        has = f"the model (transformers) has {count.model.total:,}" + (f", the checkpoint {count.total:,} with its MTP layers" if count.mtp else "")
+        return f"expected {options.expect_params} parameters: {has}", ""
+    if matched == "checkpoint":
+        return None, f"; --expect-params {options.expect_params} matches the checkpoint total {count.total:,} (model + MTP)"
+    return None, f"; --expect-params {options.expect_params} matches the model" + (f" (the checkpoint holds {count.total:,} with MTP)" if count.mtp else "")
+
+
+def _expected_params_stage(report: Report, options: Options) -> Stage:
+    details: dict[str, Any] = {}
+    if report.analytic is None:
+        return Stage("parameters", StageStatus.FAILED, "--expect-params: the config cannot be counted without the meta stage")
+    problem, matched = _expected(options, report.analytic, details)
+    status = StageStatus.FAILED if problem else StageStatus.PASSED
+    return Stage("parameters", status, problem or f"counted from the config{matched}", details=details)
 
 
 def _meta_stage(config: Config, report: Report, state: dict, options: Options) -> Stage:
-    from .build import build_on_meta, require_torch
+    from .build import build_on_meta, missing_build_packages
 
-    try:
-        require_torch()
-    except MissingDependency as exc:
-        if options.device not in (None, "meta") or options.expect_params:
-            return Stage("meta", FAILED, str(exc))
-        return Stage("meta", SKIPPED, f"skipped: {exc}")
+    missing = missing_build_packages()
+    if missing:
+        return Stage("meta", StageStatus.SKIPPED, f"skipped: {' and '.join(missing)} not installed (pip install 'qwencfg[build]')")
     if "hf_config" not in state:
-        return Stage("meta", SKIPPED, "skipped: needs the transformers stage")
-    too_big = [f.message for f in report.findings if f.rule == "size-limits"]
-    if too_big:
-        return Stage("meta", FAILED, f"not built: {too_big[0]}")
+        return Stage("meta", StageStatus.SKIPPED, "skipped: needs the transformers stage")
+    guard = _too_big(report)
+    if guard:
+        return Stage("meta", StageStatus.FAILED, guard)
     try:
         meta = build_on_meta(config, state["hf_config"])
     except Exception as exc:  # noqa: BLE001 - the modeling code refused the config
-        return Stage("meta", FAILED, f"{config.family.architecture} could not be built: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        summary = f"{config.family.architecture} could not be built: {explain(exc, config)}"
+        return Stage("meta", StageStatus.FAILED, summary, details={"error": original_text(exc)})
     state["meta"] = meta
     report.meta = meta.count
     details: dict[str, Any] = {"parameters": meta.count.to_json()}
     problems = []
-    if report.analytic is not None:
-        details["analytic_total"] = report.analytic.total
-        if report.analytic.total != meta.count.total:
-            problems.append(f"the analytic count {report.analytic.total:,} differs from the meta count {meta.count.total:,} (a qwencfg bug, please report it)")
+    checkpoint = report.analytic
+    if checkpoint is not None:
+        details["analytic_total"] = checkpoint.model.total
+        if checkpoint.model.total != meta.count.total:
+            problems.append(f"the analytic count {checkpoint.model.total:,} differs from the meta count {meta.count.total:,} (a qwencfg bug, please report it)")
+    else:
+        checkpoint = CheckpointCount(meta.count, 0, 0)
     summary = f"{config.family.architecture} builds on meta: {meta.count.total:,} parameters" + (" (lm_head tied, counted once)" if meta.count.tied else "")
-    if options.expect_params:
-        expected, tolerance = parse_expected_params(options.expect_params)
-        details["expected_parameters"] = {"value": expected, "tolerance": tolerance}
-        if abs(meta.count.total - expected) > tolerance:
-            problems.append(f"expected {options.expect_params} parameters, the model has {meta.count.total:,}")
+    if checkpoint.mtp:
+        summary = f"{config.family.architecture} builds on meta: model (transformers) {meta.count.total:,}; checkpoint {checkpoint.total:,} = {meta.count.total:,} + MTP {checkpoint.mtp:,}"
+    expected, matched = _expected(options, CheckpointCount(meta.count, checkpoint.mtp, checkpoint.mtp_layers), details)
+    summary += matched
+    if expected:
+        problems.append(expected)
     if problems:
-        return Stage("meta", FAILED, "; ".join(problems), details=details)
-    return Stage("meta", PASSED, summary, details=details)
+        return Stage("meta", StageStatus.FAILED, "; ".join(problems), details=details)
+    return Stage("meta", StageStatus.PASSED, summary, details=details)
 
 
 def _device_stage(config: Config, state: dict, options: Options) -> Stage:
-    from .build import DTYPE_BYTES, HEADROOM, materialize, plan_placement, resolve_devices, tiny_forward
-    from .render import format_bytes
+    import psutil
+
+    from .build import HEADROOM, OutOfMemory, materialize, plan_devices, resolve_devices, tiny_forward
 
     meta = state.get("meta")
     if meta is None:
-        return Stage("device", SKIPPED, "skipped: needs the meta stage")
+        return Stage("device", StageStatus.SKIPPED, "skipped: needs the meta stage")
     devices = resolve_devices(options.device)
-    placement = plan_placement(meta, devices, options.dtype)
-    needed = meta.count.total * DTYPE_BYTES[options.dtype]
-    free = sum(placement.free_bytes.values())
-    details: dict[str, Any] = {
-        "devices": devices,
-        "dtype": options.dtype,
-        "weight_bytes": needed,
-        "free_bytes": placement.free_bytes,
-    }
+    plan = plan_devices(meta, devices, options.dtype)
+    dtype = DTYPES[options.dtype]
+    needed = dtype.bytes_for(meta.count.total)
+    free = sum(plan.free_bytes.values())
+    details: dict[str, Any] = {"devices": devices, "dtype": options.dtype, "weight_bytes": needed, "free_bytes": plan.free_bytes}
     where = ", ".join(devices)
     if needed * HEADROOM > free and not options.force:
         return Stage(
-            "device", FAILED,
+            "device", StageStatus.FAILED,
             f"refused before allocating: the weights need {format_bytes(needed)} in {options.dtype} "
-            f"({meta.count.total:,} x {DTYPE_BYTES[options.dtype]} B) but {where} has {format_bytes(free)} free (--force tries anyway)",
+            f"({meta.count.total:,} x {dtype.bits // 8} B) but {where} has {format_bytes(free)} free (--force tries anyway)",
             details=details,
         )
+    process = psutil.Process()
+    resident_before = process.memory_info().rss
     try:
-        allocated = materialize(meta, placement, options.dtype)
+        allocated = materialize(meta, plan, options.dtype, available=lambda: psutil.virtual_memory().available)
+    except OutOfMemory as exc:
+        return Stage("device", StageStatus.FAILED, f"out of memory: {format_bytes(exc.committed)} of the {format_bytes(exc.needed)} of weights were committed on {where} before memory ran low", details=details)
     except (RuntimeError, MemoryError) as exc:
-        return Stage("device", FAILED, f"allocation on {where} failed: {' '.join(str(exc).split())[:200]}", details=details)
+        return Stage("device", StageStatus.FAILED, f"allocation on {where} failed: {explain(exc, config)}", details={**details, "error": original_text(exc)})
     details["allocated_bytes"] = allocated
-    if placement.device_map:
-        details["device_map_modules"] = len(placement.device_map)
+    if "cpu" in devices:
+        details["resident_bytes_added"] = max(0, process.memory_info().rss - resident_before)
+    if plan.device_map:
+        details["device_map_modules"] = len(plan.device_map)
     per_device = ", ".join(f"{d} {format_bytes(n)}" for d, n in allocated.items() if n)
-    summary = f"allocated {format_bytes(sum(allocated.values()))} in {options.dtype} ({per_device})"
+    summary = f"allocated and wrote {format_bytes(sum(allocated.values()))} in {options.dtype} ({per_device})"
     if options.forward:
         try:
-            result = tiny_forward(meta, config, placement)
+            result = tiny_forward(meta, config, plan)
         except Exception as exc:  # noqa: BLE001 - the forward pass is the check
-            return Stage("device", FAILED, f"{summary}; the forward pass failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", details=details)
+            return Stage("device", StageStatus.FAILED, f"{summary}; the forward pass failed: {explain(exc, config)}", details={**details, "error": original_text(exc)})
         details["forward"] = result
         if not result["ok"]:
-            return Stage("device", FAILED, f"{summary}; forward pass: logits {result['logits_shape']} (expected {result['expected_shape']}), finite: {result['finite']}", details=details)
+            return Stage("device", StageStatus.FAILED, f"{summary}; forward pass: logits {result['logits_shape']} (expected {result['expected_shape']}), finite: {result['finite']}", details=details)
         summary += f"; forward pass of {result['tokens']} tokens ({result['image_tokens']} image): logits {result['logits_shape']}, finite"
-    return Stage("device", PASSED, summary, details=details)
+    return Stage("device", StageStatus.PASSED, summary, details=details)
 
 
-def _tp_stage(config: Config, report: Report, state: dict, options: Options) -> Stage:
-    from .build import DTYPE_BYTES
+def _tp_stage(config: Config, state: dict, options: Options) -> Stage:
     from .count import parameter_inventory
     from .parallel import check_tensor_parallel
-    from .render import format_bytes
 
     meta = state.get("meta")
     if meta is not None:
@@ -246,9 +325,9 @@ def _tp_stage(config: Config, report: Report, state: dict, options: Options) -> 
         try:
             inventory = parameter_inventory(config)
         except CountUnavailable as exc:
-            return Stage("tp", SKIPPED, f"skipped: {exc}")
-    checks = check_tensor_parallel(config, inventory, list(options.tp), DTYPE_BYTES[options.dtype])
+            return Stage("tp", StageStatus.SKIPPED, f"skipped: {exc}")
+    checks = check_tensor_parallel(config, inventory, list(options.tp), DTYPES[options.dtype])
     parts = [f"tp={c.size}: {'ok' if c.ok else 'no'}, {format_bytes(c.bytes_per_rank)}/rank" for c in checks]
     problems = [f"tp={c.size}: {p}" for c in checks for p in c.problems]
     details = {"sizes": [c.to_json() for c in checks], "vision": "replicated on every rank (no tp plan)"}
-    return Stage("tp", FAILED if problems else PASSED, "; ".join(problems) if problems else "; ".join(parts), details=details)
+    return Stage("tp", StageStatus.FAILED if problems else StageStatus.PASSED, "; ".join(problems) if problems else "; ".join(parts), details=details)

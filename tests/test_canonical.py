@@ -7,7 +7,7 @@ import pytest
 
 from qwencfg.canonical import read_config
 from qwencfg.layout import Layout
-from qwencfg.presets import preset_index
+from qwencfg.sources.presets import preset_index
 from qwencfg.schema import load_schema
 from qwencfg.sources import Origin, RawConfig, fetch_source
 
@@ -57,7 +57,7 @@ def test_hybrid_file_reads_text_config_like_transformers():
     config = read_data(hybrid)
     assert config.layout is Layout.HYBRID
     assert config.text["num_hidden_layers"] == 20
-    assert config.warnings == ["top-level num_hidden_layers=28 differs from text_config.num_hidden_layers=20; transformers uses text_config"]
+    assert [str(w) for w in config.warnings] == ["top-level num_hidden_layers=28 differs from text_config.num_hidden_layers=20; transformers uses text_config"]
     assert_same_as_transformers(hybrid)
 
 
@@ -89,7 +89,7 @@ def test_qwen3_vl_ignores_top_level_text_keys_and_says_so():
     data = {"model_type": "qwen3_vl", "hidden_size": 1024, "vision_config": {}}
     config = read_data(data)
     assert config.text["hidden_size"] == 4096  # the class default, as transformers builds it
-    assert config.warnings == [
+    assert [str(w) for w in config.warnings] == [
         "Qwen3VLConfig reads text keys only from text_config: top-level hidden_size are ignored and the text section is the class defaults"
     ]
     assert_same_as_transformers(data)

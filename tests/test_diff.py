@@ -56,7 +56,7 @@ def test_transformers_version_only_with_all(tmp_path):
     code, data = changes("qwen2.5-vl-7b-instruct", path, "--all")
     assert code == 1
     assert data["changes"] == [
-        {"path": "model.transformers_version", "change": "changed", "a": "4.41.2", "b": "4.57.0", "a_is_default": False, "b_is_default": False}
+        {"path": "model.transformers_version", "change": "changed", "a": "4.41.2", "b": "4.57.0", "a_from": "file", "b_from": "file", "no_effect": None}
     ]
 
 
@@ -66,7 +66,7 @@ def test_a_left_out_key_compares_as_the_default_and_says_so(tmp_path):
     code, result = changes("qwen2.5-vl-7b-instruct", str(write_json(tmp_path / "config.json", data)))
     assert code == 1
     assert result["changes"] == [
-        {"path": "text.rms_norm_eps", "change": "changed", "a": 1e-06, "b": 1e-05, "a_is_default": False, "b_is_default": True}
+        {"path": "text.rms_norm_eps", "change": "changed", "a": 1e-06, "b": 1e-05, "a_from": "file", "b_from": "default", "no_effect": None}
     ]
     table = run("diff", "qwen2.5-vl-7b-instruct", str(tmp_path / "config.json")).stdout
     assert "1e-05 (default)" in table and "missing" not in table

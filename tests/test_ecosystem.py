@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+import qwencfg
 from qwencfg import schema
 from qwencfg.cli.complete import SHELLS, completion_scripts
 
@@ -65,7 +66,7 @@ def test_several_sources_with_one_unreadable(tmp_path):
 def test_version():
     result = run("--version")
     assert result.exit_code == 0
-    assert result.stdout == f"qwencfg 0.1.0 (transformers {schema.installed_transformers_version()})\n"
+    assert result.stdout == f"qwencfg {qwencfg.__version__} (transformers {schema.installed_transformers_version()})\n"
 
 
 @pytest.mark.parametrize("command", ["show", "diff", "set", "validate", "presets"])

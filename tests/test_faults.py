@@ -169,14 +169,16 @@ def test_a_rename_that_fails_leaves_no_temporary_file(config, monkeypatch):
 
 
 def test_an_unreadable_file(config, monkeypatch):
-    real = type(config).read_bytes
+    from qwencfg.sources import local
 
-    def refuse(self):
-        if self == config:
+    real = os.open
+
+    def refuse(path, *args, **kwargs):
+        if str(path) == str(config):
             raise PermissionError(errno.EACCES, "Permission denied")
-        return real(self)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(type(config), "read_bytes", refuse)
+    monkeypatch.setattr(local.os, "open", refuse)
     result = run("show", str(config))
     assert (result.exit_code, result.stderr) == (2, f"qwencfg: error: {config}: permission denied. Check the file's permissions\n")
 

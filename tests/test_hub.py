@@ -77,11 +77,22 @@ def test_gated_repo_with_a_good_token(fake_hub, hub_env):
     assert shown(run_process("show", REPO, "-f", "json", env=hub_env | {"HF_TOKEN": "hf_good"}))["family"] == "qwen2_5_vl"
 
 
+OTHER = "Qwen/Some-Finetune"  # a repo no bundled preset holds
+
+
 def test_server_error_without_cache(fake_hub, hub_env):
+    fake_hub.fail_with = 500
+    assert one_error(run_process("show", OTHER, env=hub_env)) == (
+        f"{OTHER}: the Hub answered 500 (server error), and config.json of this repo is not in the cache. "
+        "Check the network or HF_ENDPOINT, or fetch it once while online"
+    )
+
+
+def test_an_unreachable_hub_names_the_preset_that_holds_the_config(fake_hub, hub_env):
     fake_hub.fail_with = 500
     assert one_error(run_process("show", REPO, env=hub_env)) == (
         f"{REPO}: the Hub answered 500 (server error), and config.json of this repo is not in the cache. "
-        "Check the network or HF_ENDPOINT, or fetch it once while online (unset HF_HUB_OFFLINE)"
+        "The bundled preset qwen2.5-vl-7b-instruct holds this config offline: qwencfg show qwen2.5-vl-7b-instruct"
     )
 
 
@@ -98,10 +109,10 @@ def test_connection_refused(hub_env):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]  # nothing listens once the socket closes
-    result = run_process("show", REPO, env=hub_env | {"HF_ENDPOINT": f"http://127.0.0.1:{closed_port}"})
+    result = run_process("show", OTHER, env=hub_env | {"HF_ENDPOINT": f"http://127.0.0.1:{closed_port}"})
     assert one_error(result) == (
-        f"{REPO}: the Hub could not be reached, and config.json of this repo is not in the cache. "
-        "Check the network or HF_ENDPOINT, or fetch it once while online (unset HF_HUB_OFFLINE)"
+        f"{OTHER}: the Hub could not be reached, and config.json of this repo is not in the cache. "
+        "Check the network or HF_ENDPOINT, or fetch it once while online"
     )
 
 
@@ -125,8 +136,8 @@ def test_offline_with_cache(fake_hub, hub_env):
 
 
 def test_offline_without_cache(fake_hub, hub_env):
-    assert one_error(run_process("show", REPO, env=hub_env | {"HF_HUB_OFFLINE": "1"})) == (
-        f"{REPO}: HF_HUB_OFFLINE is set, and config.json of this repo is not in the cache. "
+    assert one_error(run_process("show", OTHER, env=hub_env | {"HF_HUB_OFFLINE": "1"})) == (
+        f"{OTHER}: HF_HUB_OFFLINE is set, and config.json of this repo is not in the cache. "
         "Check the network or HF_ENDPOINT, or fetch it once while online (unset HF_HUB_OFFLINE)"
     )
 

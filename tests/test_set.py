@@ -174,11 +174,11 @@ def test_invalid_result_is_refused_with_each_rule_and_its_fix(flat):
     result = run("set", str(flat), "--text.hidden_size", "4096", "--text.num_attention_heads", "32", "--text.num_key_value_heads", "8", "--in-place")
     assert result.exit_code == 2
     assert result.stderr == (
-        "qwencfg: error: the result breaks 1 rule, so nothing was written (--force writes it anyway):\n"
+        "qwencfg: error: the result breaks 1 rule, so nothing was written (--allow-invalid writes it anyway):\n"
         "  [vision-out-hidden-size] text.hidden_size 4096 but vision.out_hidden_size 3584: set --vision.out_hidden_size 4096\n"
     )
     assert flat.read_bytes() == before
-    forced = run("set", str(flat), "--text.hidden_size", "4096", "--text.num_attention_heads", "32", "--text.num_key_value_heads", "8", "--in-place", "--force")
+    forced = run("set", str(flat), "--text.hidden_size", "4096", "--text.num_attention_heads", "32", "--text.num_key_value_heads", "8", "--in-place", "--allow-invalid")
     assert forced.exit_code == 0
     assert "qwencfg: warning: written despite: [vision-out-hidden-size]" in forced.stderr
 
@@ -203,7 +203,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(flat):
 
 def test_in_place_needs_a_local_file():
     assert error_of("set", "qwen2.5-vl-3b-instruct", "--vision.depth", "40", "--in-place") == (
-        "--in-place needs a local file; preset qwen2.5-vl-3b-instruct (Qwen/Qwen2.5-VL-3B-Instruct) is not one. Use -o PATH"
+        "--in-place needs a local file; qwen2.5-vl-3b-instruct is not one. Use -o PATH to write a local copy"
     )
 
 

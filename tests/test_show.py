@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from qwencfg.presets import preset_index
+from qwencfg.sources.presets import preset_index
 
 from .conftest import assert_snapshot, preset_data, run, write_json
 from .transformers_view import saved_by_transformers
@@ -71,6 +71,7 @@ def test_json_object_is_stable():
         "value": 28,
         "default": 80,
         "set_in_file": True,
+        "from": "file",
         "meaning": "Number of hidden layers in the Transformer decoder",
     }
     assert data["derived"]["text"] == {
@@ -110,7 +111,7 @@ def test_typo_in_a_key_is_warned_and_listed(tmp_path):
     assert result.exit_code == 0
     assert result.stderr.strip() == (
         "qwencfg: warning: vision.fullatt_block_index is not a field of Qwen2_5_VLVisionConfig and is ignored; "
-        "did you mean fullatt_block_indexes?"
+        "did you mean vision.fullatt_block_indexes?"
     )
     shown = json.loads(result.stdout)
     assert shown["unknown_keys"]["vision"] == {"fullatt_block_index": [7, 15, 23, 31], "in_chans": 3, "spatial_patch_size": 14}

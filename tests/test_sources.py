@@ -27,7 +27,7 @@ def test_forced_unknown_preset():
 
 def test_missing_file(tmp_path):
     missing = tmp_path / "nope" / "config.json"
-    assert error_of("show", str(missing)).startswith(f"{missing}: no such file, folder or preset. Give a path to config.json")
+    assert error_of("show", str(missing)) == f"{missing}: no such file or folder. Check the path"
 
 
 def test_folder_without_config(tmp_path):
@@ -85,7 +85,7 @@ def test_a_file_too_big_to_be_a_config(tmp_path):
 def test_binary_file(tmp_path):
     path = tmp_path / "config.json"
     path.write_bytes(b"\xff\xfe\x00garbage")
-    assert error_of("show", str(path)) == f"{path} is not UTF-8 text (byte 0). Is it a binary file?"
+    assert error_of("show", str(path)) == f"{path} is not UTF-8 text (byte 0). Is it a binary file, or saved as UTF-16?"
 
 
 def test_empty_stdin():

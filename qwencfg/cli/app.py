@@ -1,19 +1,18 @@
-"""The Typer app, its shared options, and the one place errors become exit codes."""
+"""The Typer app, the arguments every command shares, and the one place errors become exit codes."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
-from typing import Annotated, Callable
+from typing import Annotated, Callable, NoReturn
 
 import typer
 
 from .. import __version__
-from ..errors import QwencfgError
+from ..errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, QwencfgError
 from ..render import Format, stderr_console
-
-EXIT_INTERNAL = 3
 
 app = typer.Typer(
     name="qwencfg",
@@ -26,9 +25,12 @@ app = typer.Typer(
     epilog=(
         "Examples:\n\n  qwencfg show qwen2.5-vl-7b-instruct\n\n  qwencfg diff Qwen/Qwen2.5-VL-7B-Instruct ./my-finetune\n\n"
         "  qwencfg set ./ckpt --text.num_hidden_layers 40 --in-place\n\n  qwencfg validate ./ckpt --expect-params 8.29B --format junit\n\n"
-        "Exit codes: 0 success, 1 the config is invalid or the configs differ, 2 bad input or usage, 3 internal error."
+        "  qwencfg estimate qwen2.5-vl-7b-instruct --context 32768\n\n"
+        "A file whose name starts with - is ./NAME (or put it after --).\n\n"
+        "Exit codes: 0 success, 1 the config is invalid or the configs differ, 2 bad input or usage, 3 internal error, 130 interrupted."
     ),
 )
+
 
 def _complete_source(incomplete: str) -> list[str]:
     from .complete import complete_source
@@ -37,23 +39,59 @@ def _complete_source(incomplete: str) -> list[str]:
 
 
 SOURCE_HELP = "config.json, a folder holding one, - for stdin, a preset (qwencfg presets), defaults:FAMILY, or a Hub repo id[@revision]."
-SourceArg = Annotated[
-    str,
-    typer.Argument(metavar="SOURCE", help=SOURCE_HELP, show_default=False, autocompletion=_complete_source),
-]
+SourceArg = Annotated[str, typer.Argument(metavar="SOURCE", help=SOURCE_HELP, show_default=False, autocompletion=_complete_source)]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 
 
-def fail(message: str, code: int) -> None:
-    """Prints one red error line (`message` is rich markup) and exits with `code`."""
-    stderr_console().print(f"[bold red]qwencfg: error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def print_error(message: str) -> None:
+    """One red error line on stderr (`message` is plain text, never markup)."""
+    stderr_console().print(f"[bold red]qwencfg: error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    print_error(message)
     raise typer.Exit(code)
 
 
-def fail_soft(exc: QwencfgError) -> int:
+def report_error(exc: QwencfgError) -> int:
     """Prints an error without stopping (commands that go on with their other inputs); returns its exit code."""
-    stderr_console().print(f"[bold red]qwencfg: error:[/] {_escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+    print_error(str(exc))
     return exc.exit_code
+
+
+def warn(warnings: list) -> None:
+    console = stderr_console()
+    for message in warnings:
+        console.print(f"[yellow]qwencfg: warning:[/] {escape(str(message))}", soft_wrap=True)
+
+
+def finish(render: Callable[[], None], code: int) -> NoReturn:
+    """Writes the result and exits with the verdict's code, also when the reader went away (| head)."""
+    try:
+        render()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _detach_stdout()
+        raise typer.Exit(code) from None
+    except OSError as exc:
+        _detach_stdout()
+        fail(f"cannot write the output: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    raise typer.Exit(code)
+
+
+def _detach_stdout() -> None:
+    """Points stdout at /dev/null, so Python's last flush at exit has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def handles_errors(command: Callable) -> Callable:
@@ -66,28 +104,44 @@ def handles_errors(command: Callable) -> Callable:
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except QwencfgError as exc:
-            fail(_escape(str(exc)), exc.exit_code)
+            fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            fail("interrupted", 130)
+            fail("interrupted", EXIT_INTERRUPTED)
         except BrokenPipeError:
-            sys.stderr.close()  # the reader went away (| head); nothing left to say
-            raise typer.Exit(0)
+            _detach_stdout()
+            raise typer.Exit(0) from None
         except Exception as exc:  # noqa: BLE001 - a bug: say so in one line
             if os.environ.get("QWENCFG_DEBUG"):
                 raise
-            fail(
-                _escape(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0])
-                + " (a qwencfg bug; QWENCFG_DEBUG=1 shows the traceback)",
-                EXIT_INTERNAL,
-            )
+            fail(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0] + " (a qwencfg bug; QWENCFG_DEBUG=1 shows the traceback)", EXIT_INTERNAL)
 
     return wrapper
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
+class _ClosedStream:
+    """Stands in for a standard stream the parent closed: writing to it is an error we can report."""
 
-    return escape(text)
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def guard_standard_streams() -> None:
+    """A closed stdout becomes an error on write; a closed stderr, silence (nobody could read it)."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream()
 
 
 def version_callback(value: bool) -> None:
@@ -100,8 +154,6 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")
-    ] = False,
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """Inspect, diff, edit and validate Hugging Face configs of Qwen vision-language models."""

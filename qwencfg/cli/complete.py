@@ -19,8 +19,8 @@ SHELLS = {"bash": "qwencfg.bash", "zsh": "_qwencfg", "fish": "qwencfg.fish"}
 
 def complete_source(incomplete: str) -> list[str]:
     """Preset names, defaults:FAMILY and local paths that start with what was typed."""
-    from ..presets import preset_index
     from ..schema import load_schema
+    from ..sources.presets import preset_index
 
     candidates = list(preset_index()) + [f"defaults:{name}" for name in load_schema().families]
     candidates += [f"preset:{name}" for name in preset_index()] if incomplete.startswith("preset:") else []

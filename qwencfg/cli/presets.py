@@ -6,8 +6,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..render import Format, stdout_console
-from .app import FormatOption, app, handles_errors
+from ..errors import EXIT_OK, BadValue
+from ..render import Format
+from .app import FormatOption, app, finish, handles_errors
 
 
 @app.command(epilog="Example:\n\n  qwencfg presets --family qwen3_vl")
@@ -16,6 +17,13 @@ def presets(
     family: Annotated[Optional[str], typer.Option("--family", help="Only presets of this family, e.g. qwen2_5_vl.")] = None,
     format: FormatOption = Format.table,
 ) -> None:
-    """List the bundled configs of official checkpoints: name, family, parameter count, Hub repo."""
-    from ..render.presets import preset_rows, render_presets
-    render_presets(preset_rows(family), format, stdout_console())
+    """List the bundled configs of official checkpoints: family, layout, our count and the published total."""
+    from ..catalog import list_presets
+    from ..render import stdout_console
+    from ..render.presets import render_presets
+    from ..schema import load_schema
+
+    if family is not None and family not in load_schema().families:
+        raise BadValue(f"--family {family}: no such family", hint=f"families: {', '.join(sorted(load_schema().families))}")
+    entries = list_presets(family)
+    finish(lambda: render_presets(entries, format, stdout_console()), EXIT_OK)

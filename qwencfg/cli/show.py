@@ -7,12 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import load
-from ..errors import BadValue
-from ..render import Format, stderr_console, stdout_console
-from ..render.show import render_show
+from ..errors import EXIT_OK, BadValue
 from ..schema import SECTIONS
-from .app import FormatOption, SourceArg, _escape, app, handles_errors
+from .app import FormatOption, SourceArg, app, finish, handles_errors, warn
+from ..render import Format
 
 
 class SectionName(str, Enum):
@@ -22,22 +20,29 @@ class SectionName(str, Enum):
 
 
 @app.command(
-    epilog="Examples:\n\n  qwencfg show qwen2.5-vl-7b-instruct\n\n  qwencfg show ./checkpoint --section text --format json | jq .derived"
+    epilog="Examples:\n\n  qwencfg show qwen2.5-vl-7b-instruct\n\n  qwencfg show ./checkpoint --changed\n\n"
+    "  qwencfg show ./checkpoint --section text --format json | jq .derived"
 )
 @handles_errors
 def show(
     source: SourceArg,
-    section: Annotated[
-        Optional[list[SectionName]], typer.Option("--section", "-s", help="Only this section (repeatable).")
-    ] = None,
+    section: Annotated[Optional[list[SectionName]], typer.Option("--section", "-s", help="Only this section (repeatable).")] = None,
+    changed: Annotated[bool, typer.Option("--changed", help="Only the values that differ from the transformers default.")] = False,
     format: FormatOption = Format.table,
 ) -> None:
     """Show a config's vision, text and model parameters with defaults, meanings and derived figures."""
-    config = load(source)
+    from .. import load
+    from ..overview import overview
+    from ..render import spinner, stdout_console
+    from ..render.show import render_show
+
+    config = load(source, progress=spinner)
     refuse_type_problems(config)
     warn(config.warnings)
-    sections = [s.value for s in section] if section else list(SECTIONS)
-    render_show(config, sections, format, stdout_console())
+    view = overview(config, [s.value for s in section] if section else list(SECTIONS))
+    if changed:
+        view = view.changed_only
+    finish(lambda: render_show(view, format, stdout_console()), EXIT_OK)
 
 
 def refuse_type_problems(config) -> None:
@@ -46,9 +51,3 @@ def refuse_type_problems(config) -> None:
         first = config.type_problems[0]
         more = f" (and {len(config.type_problems) - 1} more)" if len(config.type_problems) > 1 else ""
         raise BadValue(f"{config.raw.origin.label}: {first}{more}", hint="fix the value; `qwencfg validate` lists every problem")
-
-
-def warn(warnings: list[str]) -> None:
-    console = stderr_console()
-    for message in warnings:
-        console.print(f"[yellow]qwencfg: warning:[/] {_escape(message)}", soft_wrap=True)

@@ -1,63 +1,48 @@
-"""`qwencfg presets`: the bundled official configs."""
+"""`qwencfg presets`: the bundled official configs, with our count beside the published total."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from ..canonical import read_config
-from ..count import try_count_parameters
-from ..presets import load_preset, preset_index
+from ..catalog import PresetEntry
 from . import Format, dump_json, format_count, md_escape
 
-
-@dataclass(frozen=True)
-class PresetRow:
-    name: str
-    family: str
-    params: int | None
-    repo_id: str
-    published_params: int | None
-    copied_from: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "family": self.family,
-            "parameters": self.params,
-            "repo_id": self.repo_id,
-            "published_parameters": self.published_params,
-            "copied_from": self.copied_from,
-        }
+AGREES = {True: "yes", False: "NO", None: "-"}
 
 
-def preset_rows(family: str | None = None) -> list[PresetRow]:
-    rows = []
-    for name, info in preset_index().items():
-        config = read_config(load_preset(name))
-        if family and config.family.name != family:
-            continue
-        count, _ = try_count_parameters(config)
-        params = count.total if count else None
-        rows.append(PresetRow(name, config.family.name, params, info.repo_id, info.published_params, info.copied_from))
-    return sorted(rows, key=lambda r: (r.family, r.params or 0, r.name))
-
-
-def render_presets(rows: list[PresetRow], fmt: Format, console: Console) -> None:
+def render_presets(entries: list[PresetEntry], fmt: Format, console: Console) -> None:
     if fmt is Format.json:
-        console.print(dump_json([r.to_json() for r in rows]), markup=False, soft_wrap=True)
+        console.print(dump_json([e.to_json() for e in entries]), markup=False, soft_wrap=True)
         return
     if fmt is Format.markdown:
-        lines = ["| preset | family | parameters | Hub repo |", "|---|---|---:|---|"]
-        lines += [f"| `{r.name}` | {r.family} | {format_count(r.params)} | {md_escape(r.repo_id)} |" for r in rows]
+        lines = ["| preset | family | layout | parameters (ours) | published | agrees | Hub repo |", "|---|---|---|---:|---:|---|---|"]
+        lines += [
+            f"| `{e.name}` | {e.family} | {e.layout} | {_ours(e)} | {_published(e)} | {AGREES[e.agrees]} | {md_escape(e.repo_id)} |"
+            for e in entries
+        ]
         console.print("\n".join(lines), markup=False, soft_wrap=True)
         return
-    table = Table(title=f"{len(rows)} bundled presets (qwencfg show NAME)", title_justify="left")
-    for column, justify in (("preset", "left"), ("family", "left"), ("parameters", "right"), ("Hub repo", "left")):
-        table.add_column(column, justify=justify, no_wrap=True)
-    for r in rows:
-        table.add_row(r.name, r.family, format_count(r.params), r.repo_id)
+    table = Table(title=f"{len(entries)} bundled presets (qwencfg show NAME)", title_justify="left")
+    columns = [("preset", "left"), ("family", "left"), ("layout", "left"), ("parameters (ours)", "right"), ("published", "right"), ("agrees", "left")]
+    if console.width >= 150:
+        columns.append(("Hub repo", "left"))
+    numbers = {"parameters (ours)": max([len(_ours(e)) for e in entries] + [1]), "published": max([len(_published(e)) for e in entries] + [1])}
+    for column, justify in columns:
+        # numbers keep their full width; names fold onto more lines when the terminal is narrow
+        table.add_column(column, justify=justify, no_wrap=column in numbers, min_width=numbers.get(column), overflow="fold")
+    for e in entries:
+        cells = [e.name, e.family, e.layout, _ours(e), _published(e), Text(AGREES[e.agrees], style={True: "green", False: "bold red", None: "dim"}[e.agrees])]
+        table.add_row(*cells, *([e.repo_id] if len(columns) > 6 else []))
     console.print(table)
+
+
+def _ours(entry: PresetEntry) -> str:
+    if entry.checkpoint_params is not None and entry.checkpoint_params != entry.model_params:
+        return f"{entry.checkpoint_params:,} (with MTP)"
+    return f"{entry.model_params:,}" if entry.model_params is not None else "n/a"
+
+
+def _published(entry: PresetEntry) -> str:
+    return f"{entry.published_params:,}" if entry.published_params is not None else "-"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -10,49 +9,28 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import __version__
-from ..canonical import KNOWN_EXTRA_MEANINGS, Config, likely_typo_of
-from ..count import ParameterCount, try_count_parameters
-from ..derived import Figure, figures
-from . import Format, dump_json, format_bytes, format_count, format_value, md_escape
+from ..compare import ValueOrigin
+from ..count import CheckpointCount
+from ..derived import Figure
+from ..overview import Overview, Row
+from . import Format, dump_json, format_bytes, format_count, format_value, md_escape, plain
 
 SECTION_TITLES = {"vision": "vision", "text": "text", "model": "model (multimodal, top level)"}
+ACTIVE_DEFINITION = "total - (experts - experts per token) x one expert's parameters x MoE layers"
+# Below these console widths the meaning, then the default column is left out, so values stay whole.
+MEANING_WIDTH, DEFAULT_WIDTH = 100, 60
 
 
-@dataclass(frozen=True)
-class Row:
-    key: str
-    value: Any
-    default: Any
-    meaning: str
-    set_in_file: bool
-    unknown: bool
-
-    @property
-    def differs(self) -> bool:
-        return not self.unknown and self.value != self.default
+def count_line(count: CheckpointCount) -> str:
+    """'model (transformers) N; checkpoint N + M (MTP M)' where a checkpoint holds more than the model."""
+    if not count.mtp:
+        return f"{count.model.total:,}"
+    return f"model (transformers) {count.model.total:,}; checkpoint {count.total:,} = {count.model.total:,} + {count.mtp:,} (MTP {count.mtp:,})"
 
 
-def rows(config: Config, section: str) -> list[Row]:
-    out = []
-    for key in config.shown_keys(section):
-        field = config.field(section, key)
-        if field is None:
-            typo = likely_typo_of(config, section, key)
-            meaning = KNOWN_EXTRA_MEANINGS.get(key) or "not a field: ignored by transformers" + (f" (did you mean {typo}?)" if typo else "")
-            out.append(Row(key, config.values[section][key], None, meaning, True, True))
-        else:
-            value, meaning = config.values[section][key], field.doc
-            written = config.file_value(section, key)
-            if key in config.present[section] and not isinstance(written, (dict, list)) and written is not None and written != value:
-                meaning += f" (the file says {format_value(written)}; transformers uses {format_value(value)})"
-            out.append(Row(key, value, config.default_of(section, key), meaning, key in config.present[section], False))
-    return out
-
-
-def show_json(config: Config, sections: list[str]) -> dict[str, Any]:
+def show_json(view: Overview) -> dict[str, Any]:
     """The documented `show --format json` object."""
-    count, why = try_count_parameters(config)
-    derived = figures(config)
+    config = view.config
     return {
         "qwencfg_version": __version__,
         "source": config.raw.origin.to_json(),
@@ -62,20 +40,20 @@ def show_json(config: Config, sections: list[str]) -> dict[str, Any]:
         "schema_transformers_version": _schema_version(),
         "sections": {
             section: {
-                r.key: {"value": r.value, "default": r.default, "set_in_file": r.set_in_file, "meaning": r.meaning}
-                for r in rows(config, section)
+                r.key: {"value": r.value, "default": r.default, "set_in_file": r.origin is ValueOrigin.FILE, "from": r.origin.value, "meaning": r.meaning}
+                for r in rows
                 if not r.unknown
             }
-            for section in sections
+            for section, rows in view.rows.items()
         },
-        "unknown_keys": {section: {k: config.values[section][k] for k in sorted(config.extras[section])} for section in sections},
+        "unknown_keys": {section: {r.key: r.value for r in rows if r.unknown} for section, rows in view.rows.items()},
         "derived": {
-            section: {f.key: ({"value": f.value, "ok": f.ok} if f.ok is not None else f.value) for f in derived[section]}
-            for section in sections
+            section: {f.key: ({"value": f.value, "ok": f.ok} if f.ok is not None else f.value) for f in figures}
+            for section, figures in view.figures.items()
         },
-        "parameters": count.to_json() if count else None,
-        "parameters_unavailable": why,
-        "warnings": config.warnings,
+        "parameters": view.count.to_json() if view.count else None,
+        "parameters_unavailable": view.count_unavailable,
+        "warnings": [str(w) for w in config.warnings],
     }
 
 
@@ -85,48 +63,67 @@ def _schema_version() -> str:
     return load_schema().transformers_version
 
 
-def header(config: Config) -> str:
+def header(view: Overview) -> str:
+    config = view.config
     return f"{config.family.title} ({config.family.name}) · {config.layout.value} layout · {config.raw.origin.label}"
 
 
-def render_show(config: Config, sections: list[str], fmt: Format, console: Console) -> None:
+def render_show(view: Overview, fmt: Format, console: Console) -> None:
     if fmt is Format.json:
-        console.print(dump_json(show_json(config, sections)), markup=False, soft_wrap=True)
+        console.print(dump_json(show_json(view)), markup=False, soft_wrap=True)
     elif fmt is Format.markdown:
-        console.print(show_markdown(config, sections), markup=False, soft_wrap=True)
+        console.print(show_markdown(view), markup=False, soft_wrap=True)
     else:
-        _show_tables(config, sections, console)
+        _show_tables(view, console)
 
 
-def _show_tables(config: Config, sections: list[str], console: Console) -> None:
-    console.print(Text(header(config), style="bold"))
-    derived = figures(config)
-    for section in sections:
+def _meaning(row: Row) -> str:
+    if row.file_says is not None:
+        return f"{row.meaning} (the file says {format_value(row.file_says)}; transformers uses {format_value(row.value)})"
+    if row.origin is ValueOrigin.INHERITED:
+        return f"{row.meaning} (from the file's top-level dtype)"
+    return row.meaning
+
+
+def _show_tables(view: Overview, console: Console) -> None:
+    config = view.config
+    marks = plain(console)
+    with_meaning, with_default = console.width >= MEANING_WIDTH, console.width >= DEFAULT_WIDTH
+    console.print(Text(header(view), style="bold"))
+    for section in view.sections:
         class_name = config.family.sections[section].class_name
         table = Table(title=f"{SECTION_TITLES[section]} · {class_name}", title_justify="left", expand=False)
         table.add_column("parameter", no_wrap=True)
-        table.add_column("value", overflow="fold", max_width=48)
-        table.add_column("default", overflow="fold", max_width=32)
-        table.add_column("meaning", overflow="fold", ratio=1)
-        for row in rows(config, section):
-            value = Text(format_value(row.value, limit=400))
+        table.add_column("value", overflow="fold", max_width=48, min_width=12)
+        if with_default:
+            table.add_column("default", overflow="fold", max_width=32)
+        if with_meaning:
+            table.add_column("meaning", overflow="fold", ratio=1)
+        for row in view.rows[section]:
+            value = Text(format_value(row.value, limit=400) + (" *" if marks and row.differs else ""))
             if row.unknown:
                 value.stylize("magenta")
             elif row.differs:
                 value.stylize("bold yellow")
-            elif not row.set_in_file:
+            elif row.origin is not ValueOrigin.FILE:
                 value.stylize("dim")
-            default = "" if row.unknown else format_value(row.default)
-            table.add_row(row.key, value, Text(default, style="dim"), Text(row.meaning, style="dim" if row.unknown else ""))
+            cells: list[Any] = [row.key, value]
+            if with_default:
+                cells.append(Text("" if row.unknown else format_value(row.default), style="dim"))
+            if with_meaning:
+                cells.append(Text(_meaning(row), style="dim" if row.unknown else ""))
+            table.add_row(*cells)
         console.print(table)
-        if derived[section]:
-            console.print(_figures_table(derived[section]))
-    count, why = try_count_parameters(config)
-    if count is not None:
-        console.print(_count_table(count))
-    elif why:
-        console.print(Text(f"parameters: {why}", style="dim"))
-    console.print(Text("yellow: differs from the transformers default · dim: left to the default · magenta: unknown key", style="dim"))
+        if view.figures[section]:
+            console.print(_figures_table(view.figures[section], with_meaning))
+    if view.count is not None:
+        console.print(count_table(view.count))
+    elif view.count_unavailable:
+        console.print(Text(f"parameters: {view.count_unavailable}", style="dim"))
+    if marks:
+        console.print(Text("*: differs from the transformers default · values left out of the file show the default"))
+    else:
+        console.print(Text("yellow: differs from the transformers default · dim: left to the default · magenta: unknown key", style="dim"))
 
 
 def figure_value(figure: Figure) -> str:
@@ -135,58 +132,75 @@ def figure_value(figure: Figure) -> str:
     return str(figure.value)
 
 
-def _figures_table(items: list[Figure]) -> Table:
+def _figures_table(items: list[Figure], with_notes: bool) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 1, 0, 2))
     table.add_column(style="cyan", no_wrap=True)
     table.add_column(no_wrap=True)
-    table.add_column(style="dim")
+    if with_notes:
+        table.add_column(style="dim")
     for f in items:
         mark = "" if f.ok is None else (" ✓" if f.ok else " ✗")
-        table.add_row(f.label, Text(figure_value(f) + mark, style="red" if f.ok is False else ""), f.note)
+        cells: list[Any] = [f.label, Text(figure_value(f) + mark, style="red" if f.ok is False else "")]
+        if with_notes:
+            cells.append(f.note)
+        table.add_row(*cells)
     return table
 
 
-def _count_table(count: ParameterCount) -> Table:
-    table = Table(title="parameters (counted from the config)", title_justify="left")
-    table.add_column("component")
-    table.add_column("parameters", justify="right")
-    table.add_column("share", justify="right")
-    for comp, n in count.components.items():
-        note = " (tied to text.embed_tokens, counted once)" if comp == "lm_head" and count.tied else ""
-        table.add_row(comp + note, f"{n:,}", f"{100 * n / count.total:.1f}%" if count.total else "")
-    table.add_row(Text("total", style="bold"), Text(format_count(count.total), style="bold"), "")
-    if count.active is not None:
-        table.add_row("active per token (MoE)", format_count(count.active), "")
+def count_table(count: CheckpointCount, title: str = "parameters (counted from the config)") -> Table:
+    model = count.model
+    table = Table(title=title, title_justify="left")
+    rows: list[tuple[str, str, str]] = []
+    for comp, n in model.components.items():
+        note = " (tied to text.embed_tokens, counted once)" if comp == "lm_head" and model.tied else ""
+        rows.append((comp + note, f"{n:,}", f"{100 * n / model.total:.1f}%" if model.total else ""))
+    rows.append(("total" + (" (transformers model)" if count.mtp else ""), format_count(model.total), ""))
+    if count.mtp:
+        rows.append((f"mtp ({count.mtp_layers} layer{'s' if count.mtp_layers != 1 else ''}, not built by transformers)", f"{count.mtp:,}", ""))
+        rows.append(("checkpoint total (model + MTP)", format_count(count.total), ""))
+    if model.active is not None:
+        rows.append(("active per token (MoE)", format_count(model.active), ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    table.add_column("component", min_width=min(widths[0], 40))
+    table.add_column("parameters", justify="right", no_wrap=True, min_width=widths[1])
+    table.add_column("share", justify="right", no_wrap=True)
+    for label, n, share in rows:
+        bold = label.startswith(("total", "checkpoint total"))
+        table.add_row(Text(label, style="bold" if bold else ""), Text(n, style="bold" if bold else ""), share)
+    if model.active is not None:
+        table.caption = f"active per token = {ACTIVE_DEFINITION}"
     return table
 
 
-def show_markdown(config: Config, sections: list[str]) -> str:
-    lines = [f"**{md_escape(header(config))}**", ""]
-    derived = figures(config)
-    for section in sections:
+def show_markdown(view: Overview) -> str:
+    config = view.config
+    lines = [f"**{md_escape(header(view))}**", ""]
+    for section in view.sections:
         lines += [f"### {SECTION_TITLES[section]} · `{config.family.sections[section].class_name}`", ""]
         lines += ["| parameter | value | default | meaning |", "|---|---|---|---|"]
-        for row in rows(config, section):
+        for row in view.rows[section]:
             value = f"`{md_escape(format_value(row.value, limit=400))}`"
             if row.differs:
                 value = f"**{value}**"
             default = "" if row.unknown else f"`{md_escape(format_value(row.default))}`"
-            lines.append(f"| `{row.key}` | {value} | {default} | {md_escape(row.meaning)} |")
+            lines.append(f"| `{row.key}` | {value} | {default} | {md_escape(_meaning(row))} |")
         lines.append("")
-        for f in derived[section]:
+        for f in view.figures[section]:
             mark = "" if f.ok is None else (" ✓" if f.ok else " ✗")
             note = f" ({md_escape(f.note)})" if f.note else ""
             lines.append(f"- {f.label}: **{figure_value(f)}**{mark}{note}")
-        if derived[section]:
+        if view.figures[section]:
             lines.append("")
-    count, why = try_count_parameters(config)
+    count = view.count
     if count is not None:
         lines += ["### parameters", "", "| component | parameters |", "|---|---:|"]
-        lines += [f"| {comp} | {n:,} |" for comp, n in count.components.items()]
-        lines.append(f"| **total** | **{count.total:,}** |")
-        if count.active is not None:
-            lines.append(f"| active per token | {count.active:,} |")
-    elif why:
-        lines.append(f"parameters: {why}")
+        lines += [f"| {comp} | {n:,} |" for comp, n in count.model.components.items()]
+        lines.append(f"| **total{' (transformers model)' if count.mtp else ''}** | **{count.model.total:,}** |")
+        if count.mtp:
+            lines.append(f"| mtp ({count.mtp_layers} layers, not built by transformers) | {count.mtp:,} |")
+            lines.append(f"| **checkpoint total** | **{count.total:,}** |")
+        if count.model.active is not None:
+            lines.append(f"| active per token ({ACTIVE_DEFINITION}) | {count.model.active:,} |")
+    elif view.count_unavailable:
+        lines.append(f"parameters: {view.count_unavailable}")
     return "\n".join(lines).rstrip() + "\n"
-

@@ -11,17 +11,18 @@ from rich.text import Text
 
 from .. import __version__
 from ..count import COMPONENTS
-from ..rules import ERROR, INFO, WARNING
-from ..validation import FAILED, PASSED, SKIPPED, Report
+from ..rules import Finding, Severity
+from ..validation import Report, StageStatus
 from . import dump_json, format_bytes, format_count, md_escape
 
-STATUS_STYLE = {PASSED: "green", FAILED: "bold red", SKIPPED: "dim"}
-SEVERITY_STYLE = {ERROR: "red", WARNING: "yellow", INFO: "dim"}
+STATUS_STYLE = {StageStatus.PASSED: "green", StageStatus.FAILED: "bold red", StageStatus.SKIPPED: "dim"}
+SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 
 
 def validate_json(report: Report) -> dict[str, Any]:
     """The documented `validate --format json` object."""
     config = report.config
+    checkpoint = report.analytic
     return {
         "qwencfg_version": __version__,
         "source": config.raw.origin.to_json(),
@@ -30,25 +31,20 @@ def validate_json(report: Report) -> dict[str, Any]:
         "valid": report.valid,
         "exit_code": report.exit_code,
         "strict": report.strict,
+        "allowed": sorted(report.allowed),
         "stages": [s.to_json() for s in report.stages],
         "rules": [
-            {"rule": r.id, "description": r.description, "status": _rule_status(found, report.strict), "findings": [f.to_json() for f in found]}
+            {"rule": r.id, "description": r.description, "status": report.rule_status(found).value, "findings": [f.to_json() for f in found]}
             for r, found in report.rule_results
         ],
         "parameters": {
-            "analytic": report.analytic.to_json() if report.analytic else None,
+            "analytic": checkpoint.to_json() if checkpoint else None,
             "meta": report.meta.to_json() if report.meta else None,
         },
     }
 
 
-def _rule_status(found, strict: bool) -> str:
-    if any(f.severity == ERROR for f in found) or (strict and any(f.severity == WARNING for f in found)):
-        return FAILED
-    return PASSED
-
-
-def render_validate(reports: list[Report], fmt: str, console: Console, several: bool = False) -> None:
+def render_validate(reports: list[Report], fmt: str, console: Console, several: bool = False, quiet: bool = False) -> None:
     """One report as documented; for several SOURCEs one after another, a JSON array, or one JUnit file."""
     if fmt == "json":
         data = [validate_json(r) for r in reports]
@@ -59,6 +55,9 @@ def render_validate(reports: list[Report], fmt: str, console: Console, several: 
         console.print("\n".join(validate_markdown(r) for r in reports), markup=False, soft_wrap=True)
     else:
         for index, report in enumerate(reports):
+            if quiet and report.valid:
+                console.print(Text(_headline(report), style="green"), soft_wrap=True)
+                continue
             if index:
                 console.print()
             _validate_tables(report, console)
@@ -70,44 +69,63 @@ def _headline(report: Report) -> str:
     return f"{verdict}: {config.raw.origin.label} ({config.family.name}, {config.layout.value} layout)"
 
 
+def _fix(finding: Finding) -> str:
+    if finding.cause:
+        return f"follows from {finding.cause}: fix that first"
+    return finding.hint
+
+
+def _severity(report: Report, finding: Finding) -> str:
+    if finding.rule in report.allowed and finding.severity is not Severity.INFO:
+        return f"{finding.severity.value} (allowed)"
+    return finding.severity.value
+
+
 def _validate_tables(report: Report, console: Console) -> None:
     console.print(Text(_headline(report), style="bold green" if report.valid else "bold red"))
     stages = Table(title="stages", title_justify="left")
     for column in ("stage", "status", "time", "result"):
         stages.add_column(column, overflow="fold", no_wrap=column != "result")
     for s in report.stages:
-        stages.add_row(s.name, Text(s.status, style=STATUS_STYLE[s.status]), f"{s.seconds:.2f}s", s.summary)
+        stages.add_row(s.name, Text(s.status.value, style=STATUS_STYLE[s.status]), f"{s.seconds:.2f}s", Text(s.summary))
     console.print(stages)
-    shown = [f for f in report.findings if f.severity != INFO]
+    shown = [f for f in report.findings if f.severity is not Severity.INFO]
     if shown:
         findings = Table(title="findings", title_justify="left")
         for column in ("severity", "rule", "message", "fix"):
             findings.add_column(column, overflow="fold", no_wrap=column in ("severity", "rule"))
         for f in shown:
-            findings.add_row(Text(f.severity, style=SEVERITY_STYLE[f.severity]), f.rule, f.message, f.hint)
+            findings.add_row(Text(_severity(report, f), style=SEVERITY_STYLE[f.severity]), f.rule, Text(f.message), Text(_fix(f)))
         console.print(findings)
-    infos = [f for f in report.findings if f.severity == INFO]
+    infos = [f for f in report.findings if f.severity is Severity.INFO]
     if infos:
         console.print(Text("info: " + "; ".join(f.message for f in infos), style="dim"))
     if report.meta is not None:
         console.print(_count_table(report))
     for stage in report.stages:
-        if stage.name == "tp" and stage.status != SKIPPED:
+        if stage.name == "tp" and stage.status is not StageStatus.SKIPPED:
             console.print(_tp_table(stage.details))
 
 
 def _count_table(report: Report) -> Table:
     table = Table(title="parameters by component", title_justify="left")
     table.add_column("component")
-    table.add_column("meta build", justify="right")
-    table.add_column("from the config", justify="right")
-    analytic = report.analytic.components if report.analytic else {}
+    analytic = report.analytic.model.components if report.analytic else {}
+    rows = []
     for comp in [c for c in COMPONENTS if c in report.meta.components]:
         n = report.meta.components[comp]
         label = comp + (" (tied to text.embed_tokens, counted once)" if comp == "lm_head" and report.meta.tied else "")
-        table.add_row(label, f"{n:,}", f"{analytic[comp]:,}" if comp in analytic else "n/a")
-    total_a = report.analytic.total if report.analytic else None
-    table.add_row(Text("total", style="bold"), Text(format_count(report.meta.total), style="bold"), format_count(total_a))
+        rows.append((label, f"{n:,}", f"{analytic[comp]:,}" if comp in analytic else "n/a"))
+    checkpoint = report.analytic
+    rows.append(("total" + (" (transformers model)" if checkpoint and checkpoint.mtp else ""), format_count(report.meta.total), format_count(checkpoint.model.total if checkpoint else None)))
+    if checkpoint and checkpoint.mtp:
+        rows.append((f"mtp ({checkpoint.mtp_layers} layers, not built by transformers)", "-", f"{checkpoint.mtp:,}"))
+        rows.append(("checkpoint total (model + MTP)", "-", format_count(checkpoint.total)))
+    table.add_column("meta build", justify="right", no_wrap=True, min_width=max(len(r[1]) for r in rows))
+    table.add_column("from the config", justify="right", no_wrap=True, min_width=max(len(r[2]) for r in rows))
+    for label, meta, ours in rows:
+        bold = "bold" if label.startswith(("total", "checkpoint total")) else ""
+        table.add_row(Text(label, style=bold), Text(meta, style=bold), Text(ours, style=bold))
     return table
 
 
@@ -121,7 +139,7 @@ def _tp_table(details: dict[str, Any]) -> Table:
             Text("yes" if size["ok"] else "no", style="green" if size["ok"] else "red"),
             format_bytes(size["bytes_per_rank"]),
             format_bytes(size["replicated_bytes"]),
-            "; ".join(size["problems"]),
+            Text("; ".join(size["problems"])),
         )
     return table
 
@@ -150,25 +168,26 @@ def _junit_suite(report: Report) -> ET.Element:
     cases = []
     for rule, found in report.rule_results:
         case = ET.SubElement(suite, "testcase", classname="qwencfg.rules", name=rule.id, time="0")
-        failing = [f for f in found if f.severity == ERROR or (report.strict and f.severity == WARNING)]
+        failing = [f for f in found if report.fails(f)]
         if failing:
             failure = ET.SubElement(case, "failure", message=failing[0].message, type=failing[0].rule)
             failure.text = "\n".join(str(f) for f in failing)
         others = [f for f in found if f not in failing]
         if others:
-            ET.SubElement(case, "system-out").text = "\n".join(f"{f.severity}: {f}" for f in others)
+            ET.SubElement(case, "system-out").text = "\n".join(f"{f.severity.value}: {f}" for f in others)
         cases.append((case, bool(failing), False))
     for stage in report.stages:
         if stage.name == "rules":
             continue
         case = ET.SubElement(suite, "testcase", classname="qwencfg.stages", name=stage.name, time=f"{stage.seconds:.3f}")
-        if stage.status == FAILED:
-            ET.SubElement(case, "failure", message=stage.summary, type=stage.name).text = stage.summary
-        elif stage.status == SKIPPED:
+        if stage.status is StageStatus.FAILED:
+            failure = ET.SubElement(case, "failure", message=stage.summary, type=stage.name)
+            failure.text = stage.summary + (f"\n\n{stage.details['error']}" if "error" in stage.details else "")
+        elif stage.status is StageStatus.SKIPPED:
             ET.SubElement(case, "skipped", message=stage.summary)
         else:
             ET.SubElement(case, "system-out").text = stage.summary
-        cases.append((case, stage.status == FAILED, stage.status == SKIPPED))
+        cases.append((case, stage.status is StageStatus.FAILED, stage.status is StageStatus.SKIPPED))
     totals = {"tests": len(cases), "failures": sum(c[1] for c in cases), "errors": 0, "skipped": sum(c[2] for c in cases)}
     for key, value in totals.items():
         suite.set(key, str(value))
@@ -177,13 +196,16 @@ def _junit_suite(report: Report) -> ET.Element:
 
 
 def validate_markdown(report: Report) -> str:
-    mark = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭️"}
+    mark = {StageStatus.PASSED: "✅", StageStatus.FAILED: "❌", StageStatus.SKIPPED: "⏭️"}
     lines = [f"**{md_escape(_headline(report))}**", "", "| stage | status | result |", "|---|---|---|"]
-    lines += [f"| {s.name} | {mark[s.status]} {s.status} | {md_escape(s.summary)} |" for s in report.stages]
-    shown = [f for f in report.findings if f.severity != INFO]
+    lines += [f"| {s.name} | {mark[s.status]} {s.status.value} | {md_escape(s.summary)} |" for s in report.stages]
+    shown = [f for f in report.findings if f.severity is not Severity.INFO]
     if shown:
         lines += ["", "| severity | rule | message | fix |", "|---|---|---|---|"]
-        lines += [f"| {f.severity} | `{f.rule}` | {md_escape(f.message)} | {md_escape(f.hint)} |" for f in shown]
+        lines += [f"| {_severity(report, f)} | `{f.rule}` | {md_escape(f.message)} | {md_escape(_fix(f))} |" for f in shown]
+    checkpoint = report.analytic
     if report.meta is not None:
         lines += ["", f"Parameters: **{format_count(report.meta.total)}**" + (" (lm_head tied to the embeddings, counted once)" if report.meta.tied else "")]
+        if checkpoint and checkpoint.mtp:
+            lines.append(f"Checkpoint: **{format_count(checkpoint.total)}** = model + MTP {checkpoint.mtp:,}")
     return "\n".join(lines) + "\n"

@@ -1,184 +1,20 @@
-"""Field names, types, defaults and meanings of every Qwen vision-language config family.
+"""Builds the schema from the installed transformers: its config classes, probed once.
 
-The one source of truth is the installed transformers: `build_schema()` reads its config classes
-(strict dataclasses in transformers 5). Importing transformers costs seconds, so the result is kept
-as JSON: the copy bundled in the package when the installed transformers is the version it was
-built from, otherwise a copy built once and cached per transformers version.
+Slow (imports transformers and, for the positivity probe, torch); `python -m qwencfg.schema`
+writes the bundled copy, `load_schema()` a cached one for another transformers version.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import sys
+import types
 import typing
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import Any
 
-from .errors import QwencfgError
-
-SECTIONS = ("vision", "text", "model")
-BUNDLED_SCHEMA = Path(__file__).parent / "data" / "schema.json"
-SCHEMA_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    type: str  # the annotation as transformers declares it, e.g. "int | None"
-    kinds: tuple[str, ...]  # JSON kinds it accepts: int, float, bool, str, null, list, dict
-    default: Any
-    doc: str
-    base: bool  # inherited from PreTrainedConfig (bookkeeping, not architecture)
-
-
-@dataclass(frozen=True)
-class Section:
-    name: str
-    model_type: str | None
-    class_name: str
-    fields: dict[str, Field]
-    aliases: dict[str, str]  # other spelling -> field name
-    default_theta: float | None
-    default_rope_type: str | None
-    implicit_rope: dict[str, Any] | None  # rope_parameters of the class defaults, after standardization
-    mrope_means_default: bool  # `"type": "mrope"` is read as rope_type "default" (qwen2 families)
-    tp_plan: dict[str, str]
-
-    def canonical_name(self, key: str) -> str:
-        return self.aliases.get(key, key)
-
-
-@dataclass(frozen=True)
-class Family:
-    name: str  # the model_type, e.g. "qwen2_5_vl"
-    architecture: str  # the ...ForConditionalGeneration class
-    config_class: str
-    reads_flat_text: bool  # transformers pops text keys from the top level when text_config is absent
-    flat_text_keys: tuple[str, ...]
-    mrope_section_default: list[int] | None  # what the modeling code uses when rope_parameters has none
-    model_tp_plan: dict[str, str]
-    sections: dict[str, Section]
-    defaults: dict[str, Any]  # what save_pretrained writes for the class defaults
-
-    @cached_property
-    def title(self) -> str:
-        return self.config_class.removesuffix("Config")
-
-
-@dataclass(frozen=True)
-class Schema:
-    transformers_version: str
-    families: dict[str, Family]
-    layer_type_remap: dict[str, str]  # legacy layer type names transformers renames on load
-    rope_parameter_kinds: dict[str, tuple[str, ...]]  # keys of rope_parameters and their JSON kinds
-
-    def family(self, name: str) -> Family:
-        return self.families[name]
-
-    def family_for_architecture(self, architecture: str) -> Family | None:
-        return next((f for f in self.families.values() if f.architecture == architecture), None)
-
-
-def installed_transformers_version() -> str | None:
-    """The installed transformers version, read from its dist-info folder (importlib.metadata is slow)."""
-    for entry in sys.path:
-        try:
-            names = os.listdir(entry or ".")
-        except OSError:
-            continue
-        for name in names:
-            if name.startswith("transformers-") and name.endswith((".dist-info", ".egg-info")):
-                return name[len("transformers-") :].rsplit(".", 1)[0]
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("transformers")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("QWENCFG_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "qwencfg"
-    )
-    return Path(root)
-
-
-@lru_cache(maxsize=1)
-def load_schema() -> Schema:
-    """Returns the schema of the installed transformers, building and caching it when needed."""
-    bundled = json.loads(BUNDLED_SCHEMA.read_text())
-    installed = installed_transformers_version()
-    if installed is None or installed == bundled["transformers_version"]:
-        return _from_json(bundled)
-    cached = _cache_dir() / f"schema-transformers-{installed}.json"
-    if cached.is_file():
-        try:
-            data = json.loads(cached.read_text())
-            if data.get("format") == SCHEMA_FORMAT:
-                return _from_json(data)
-        except (OSError, ValueError):
-            pass  # a damaged cache is rebuilt below
-    print(
-        f"qwencfg: reading the config classes of transformers {installed} (once; cached in {cached.parent})",
-        file=sys.stderr,
-    )
-    data = build_schema()
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        os.replace(tmp, cached)
-    except OSError:
-        pass  # an unwritable cache only costs speed
-    return _from_json(data)
-
-
-def _from_json(data: dict) -> Schema:
-    if data.get("format") != SCHEMA_FORMAT:
-        raise QwencfgError("the bundled schema is of an unknown format; reinstall qwencfg")
-    families = {}
-    for name, fam in data["families"].items():
-        sections = {
-            sec_name: Section(
-                name=sec_name,
-                model_type=sec["model_type"],
-                class_name=sec["class_name"],
-                fields={k: Field(name=k, **{**v, "kinds": tuple(v["kinds"])}) for k, v in sec["fields"].items()},
-                aliases=sec["aliases"],
-                default_theta=sec["default_theta"],
-                default_rope_type=sec["default_rope_type"],
-                implicit_rope=sec["implicit_rope"],
-                mrope_means_default=sec["mrope_means_default"],
-                tp_plan=sec["tp_plan"],
-            )
-            for sec_name, sec in fam["sections"].items()
-        }
-        families[name] = Family(
-            name=name,
-            architecture=fam["architecture"],
-            config_class=fam["config_class"],
-            reads_flat_text=fam["reads_flat_text"],
-            flat_text_keys=tuple(fam["flat_text_keys"]),
-            mrope_section_default=fam["mrope_section_default"],
-            model_tp_plan=fam["model_tp_plan"],
-            sections=sections,
-            defaults=fam["defaults"],
-        )
-    return Schema(
-        transformers_version=data["transformers_version"],
-        families=families,
-        layer_type_remap=data["layer_type_remap"],
-        rope_parameter_kinds={k: tuple(v) for k, v in data["rope_parameter_kinds"].items()},
-    )
-
-
-# --- building from transformers (slow: imports transformers' config classes) ---------------------
+from .records import SCHEMA_FORMAT
 
 _KIND_OF_TYPE = {int: "int", float: "float", bool: "bool", str: "str", type(None): "null", dict: "dict"}
 
@@ -188,7 +24,7 @@ def _kinds(annotation: Any) -> list[str]:
     if isinstance(annotation, str):
         return _kinds_of_text(annotation)
     origin = typing.get_origin(annotation)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         kinds: list[str] = []
         for arg in typing.get_args(annotation):
             kinds += [k for k in _kinds(arg) if k not in kinds]
@@ -204,6 +40,28 @@ def _kinds(annotation: Any) -> list[str]:
     if isinstance(annotation, type) and issubclass(annotation, dict):  # TypedDicts such as RopeParameters
         return ["dict"]
     return ["any"]
+
+
+def _item_kinds(annotation: Any) -> list[str] | None:
+    """The JSON kinds of a list's items, e.g. `list[int] | tuple[int, ...] | None` -> ["int"]."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        found = [k for arg in typing.get_args(annotation) for k in (_item_kinds(arg) or [])]
+        return list(dict.fromkeys(found)) or None
+    if origin in (list, tuple):
+        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        return list(dict.fromkeys(k for a in args for k in _kinds(a))) if args else None
+    return None
+
+
+def _literal_choices(annotation: Any) -> list[str] | None:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return [str(a) for a in typing.get_args(annotation)]
+    if origin in (typing.Union, types.UnionType):
+        found = [c for arg in typing.get_args(annotation) for c in (_literal_choices(arg) or [])]
+        return found or None
+    return None
 
 
 def _annotation_text(annotation: Any) -> str:
@@ -251,7 +109,7 @@ def _arg_docs(cls: type) -> dict[str, str]:
 _UNDOCUMENTED = {"transformers_version": "Version of transformers that saved the file"}
 
 
-def _section(cls: type, name: str, base_names: set[str], base_docs: dict[str, str]) -> dict:
+def _section(cls: type, name: str, base_names: set[str], base_docs: dict[str, str], activations: list[str]) -> dict:
     hints = _type_hints(cls)
     docs = {**_UNDOCUMENTED, **base_docs, **_arg_docs(cls)}
     fields = {}
@@ -265,9 +123,16 @@ def _section(cls: type, name: str, base_names: set[str], base_docs: dict[str, st
         else:
             default = None
         annotation = hints.get(f.name, f.type)
+        kinds = _kinds(annotation)
+        choices = _literal_choices(annotation)
+        if f.name.endswith("hidden_act") and "str" in kinds:
+            choices = activations  # the modeling code looks the name up in ACT2FN
         fields[f.name] = {
             "type": _annotation_text(annotation),
-            "kinds": _kinds(annotation),
+            "kinds": kinds,
+            "items": _item_kinds(annotation),
+            "choices": choices,
+            "positive": False,  # set by _probe_positive_sizes
             "default": _jsonable(default),
             "doc": docs.get(f.name, ""),
             "base": f.name in base_names,
@@ -285,11 +150,11 @@ def _section(cls: type, name: str, base_names: set[str], base_docs: dict[str, st
         "class_name": cls.__name__,
         "fields": fields,
         "aliases": aliases,
-        "default_theta": getattr(cls, "default_theta", None),
         "default_rope_type": getattr(cls, "default_rope_type", None),
         "implicit_rope": _implicit_rope(cls) if "rope_parameters" in fields else None,
         "mrope_means_default": _mrope_means_default(cls) if "rope_parameters" in fields else False,
         "tp_plan": dict(getattr(cls, "base_model_tp_plan", None) or {}),
+        "derives": {},  # filled for the text section from the layer-type probe
     }
 
 
@@ -345,6 +210,43 @@ def _flat_text_keys(config_cls: type) -> list[str]:
     return own + ["rope_scaling", "rope_theta"]
 
 
+def _layer_types(text_cls: type, remap: dict[str, str]) -> dict[str, Any]:
+    """How the text config derives layer_types, probed by building it with a few layer counts."""
+    names = {f.name for f in dataclasses.fields(text_cls)}
+    if "layer_types" not in names:
+        return {"derived_from": None, "interval_default": None, "full_attention": "full_attention", "built": ["full_attention"], "remap": remap}
+    full = text_cls(num_hidden_layers=1, layer_types=["full_attention"]).layer_types[0]
+    family_remap = {**remap, **({"full_attention": full} if full != "full_attention" else {})}
+    if "max_window_layers" in names:
+        probe = text_cls(num_hidden_layers=4, use_sliding_window=True, sliding_window=16, max_window_layers=2).layer_types
+        return {"derived_from": "max_window_layers", "interval_default": None, "full_attention": full, "built": sorted(set(probe)), "remap": family_remap}
+    probe = text_cls(num_hidden_layers=64).layer_types
+    interval = probe.index(full) + 1 if full in probe else None
+    return {"derived_from": "full_attention_interval", "interval_default": interval, "full_attention": full, "built": sorted(set(probe)), "remap": family_remap}
+
+
+def _vision_tower(vision_fields: dict) -> str | None:
+    """Which parameter formula fits the vision tower, told apart by the keys its config declares."""
+    if "embed_dim" in vision_fields:
+        return "qwen2_vl"  # fc1/fc2 MLP sized by mlp_ratio, merger to hidden_size
+    if "num_position_embeddings" in vision_fields:
+        return "qwen3_vl"  # learned position embeddings, deepstack mergers
+    if "fullatt_block_indexes" in vision_fields:
+        return "qwen2_5_vl"  # gated MLP, window attention
+    return None
+
+
+def _text_stack(text_fields: dict) -> str | None:
+    """Which parameter formula fits the text decoder, told apart by the keys its config declares."""
+    if "hc_count" in text_fields:
+        return None  # hyper-connections and n-gram embeddings: counted on the meta device only
+    if "linear_conv_kernel_dim" in text_fields:
+        return "qwen3_5_moe" if "shared_expert_intermediate_size" in text_fields else "qwen3_5"
+    if "num_experts" in text_fields:
+        return "qwen3_moe"
+    return "qwen3" if "head_dim" in text_fields else "qwen2"
+
+
 def _pretrained_config() -> type:
     from transformers import PreTrainedConfig
 
@@ -353,10 +255,8 @@ def _pretrained_config() -> type:
 
 def vision_language_families() -> list[str]:
     """Model types of the installed transformers that are Qwen vision-language families."""
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING, CONFIG_MAPPING_NAMES
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
-
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
     found = []
     for model_type in CONFIG_MAPPING_NAMES:
@@ -373,6 +273,7 @@ def build_schema() -> dict:
     import logging
 
     import transformers
+    from transformers import configuration_utils
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
@@ -381,6 +282,8 @@ def build_schema() -> dict:
     base_cls = _pretrained_config()
     base_names = {f.name for f in dataclasses.fields(base_cls)}
     base_docs = _arg_docs(base_cls)
+    activations = _activation_names()
+    remap = dict(getattr(configuration_utils, "_LEGACY_LAYER_TYPE_REMAP", {}))
     families = {}
     for model_type in vision_language_families():
         config_cls = CONFIG_MAPPING[model_type]
@@ -388,29 +291,64 @@ def build_schema() -> dict:
         text_cls = getattr(subs["text_config"], "config_class", subs["text_config"])
         vision_cls = getattr(subs["vision_config"], "config_class", subs["vision_config"])
         architecture = MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES[model_type]
+        sections = {
+            "vision": _section(vision_cls, "vision", base_names, base_docs, activations),
+            "text": _section(text_cls, "text", base_names, base_docs, activations),
+            "model": _section(config_cls, "model", base_names, base_docs, activations),
+        }
+        layer_types = _layer_types(text_cls, remap)
+        if "layer_types" in sections["text"]["fields"]:
+            sections["text"]["fields"]["layer_types"]["choices"] = layer_types["built"]
+        if layer_types["derived_from"] == "full_attention_interval" and "full_attention_interval" not in sections["text"]["fields"]:
+            sections["text"]["derives"] = {"full_attention_interval": "layer_types"}
+        model_cls = getattr(transformers, architecture)
         families[model_type] = {
             "architecture": architecture,
             "config_class": config_cls.__name__,
             "reads_flat_text": _reads_flat_text(config_cls),
             "flat_text_keys": _flat_text_keys(config_cls),
             "mrope_section_default": _mrope_section_default(architecture, text_cls),
-            "model_tp_plan": _model_tp_plan(architecture),
-            "sections": {
-                "vision": _section(vision_cls, "vision", base_names, base_docs),
-                "text": _section(text_cls, "text", base_names, base_docs),
-                "model": _section(config_cls, "model", base_names, base_docs),
-            },
+            "model_tp_plan": dict(getattr(model_cls, "_tp_plan", None) or {}),
+            "sections": sections,
             "defaults": json.loads(config_cls().to_json_string()),
+            "layer_types": layer_types,
+            "vision_tower": _vision_tower(sections["vision"]["fields"]),
+            "text_stack": _text_stack(sections["text"]["fields"]),
+            "skipped_checkpoint_keys": list(getattr(model_cls, "_keys_to_ignore_on_load_unexpected", None) or []),
         }
-    from transformers import configuration_utils
-
-    return {
+    data = {
         "format": SCHEMA_FORMAT,
         "transformers_version": transformers.__version__,
         "families": families,
-        "layer_type_remap": dict(getattr(configuration_utils, "_LEGACY_LAYER_TYPE_REMAP", {})),
         "rope_parameter_kinds": _rope_parameter_kinds(),
+        "rope_types": _rope_types(),
+        "activations": activations,
+        "attention_layer_types": list(getattr(configuration_utils, "ALLOWED_ATTN_LAYER_TYPES", ())),
     }
+    from .positivity import probe_positive_sizes
+
+    probe_positive_sizes(data)
+    return data
+
+
+def _activation_names() -> list[str]:
+    """The keys of transformers' activation table; read from its source when torch is missing."""
+    try:
+        from transformers.activations import ACT2CLS
+    except ImportError:  # the module imports torch at its top
+        import ast
+        import importlib.util
+
+        tree = ast.parse(open(importlib.util.find_spec("transformers.activations").origin).read())
+        table = next(n.value for n in tree.body if isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "ACT2CLS" for t in n.targets))
+        return sorted(key.value for key in table.keys)
+    return sorted(ACT2CLS)
+
+
+def _rope_types() -> list[str]:
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    return sorted({"default", *ROPE_INIT_FUNCTIONS})
 
 
 def _rope_parameter_kinds() -> dict[str, list[str]]:
@@ -439,12 +377,3 @@ def _mrope_section_default(architecture: str, text_cls: type) -> list[int] | Non
     return None
 
 
-def _model_tp_plan(architecture: str) -> dict[str, str]:
-    """The top model's own tp plan (e.g. lm_head); reading it imports the modeling code."""
-    import transformers
-
-    return dict(getattr(getattr(transformers, architecture), "_tp_plan", None) or {})
-
-
-if __name__ == "__main__":  # python -m qwencfg.schema > qwencfg/data/schema.json
-    print(json.dumps(build_schema(), indent=1, sort_keys=True))
