@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qwencfg.canonical import read_config
-from qwencfg.count import count_parameters, parameter_inventory
+from qwencfg.count import count_checkpoint, count_parameters, mtp_inventory, parameter_inventory
 from qwencfg.schema import load_schema
 from qwencfg.sources.presets import preset_index
 from qwencfg.sources import Origin, RawConfig, fetch_source
@@ -27,7 +27,33 @@ def test_preset_inventory_is_the_meta_models(name):
 
 @pytest.mark.parametrize("name", [n for n, p in sorted(preset_index().items()) if p.published_params])
 def test_preset_count_is_the_published_count(name):
-    assert count_parameters(read(fetch_source(name).data)).total == preset_index()[name].published_params
+    """The published totals are those of the weight files: the model, plus MTP layers where a checkpoint has them."""
+    assert count_checkpoint(read(fetch_source(name).data)).total == preset_index()[name].published_params
+
+
+def test_qwen3_6_checkpoint_is_the_transformers_model_plus_one_mtp_layer():
+    count = count_checkpoint(read(fetch_source("qwen3.6-27b").data))
+    assert (count.model.total, count.mtp, count.mtp_layers, count.total) == (27_356_728_560, 424_699_392, 1, 27_781_427_952)
+    mtp = mtp_inventory(read(fetch_source("qwen3.6-27b").data))
+    assert mtp["mtp.fc.weight"] == (5120, 10240)  # the concatenated embedding and hidden states, back to hidden
+    assert mtp["mtp.layers.0.self_attn.q_proj.weight"] == (24 * 256 * 2, 5120)  # a gated full-attention layer
+    assert mtp["mtp.layers.0.mlp.gate_proj.weight"] == (17408, 5120)
+    assert {n for n in mtp if "norm" in n and ".layers." not in n} == {"mtp.pre_fc_norm_embedding.weight", "mtp.pre_fc_norm_hidden.weight", "mtp.norm.weight"}
+    assert "mtp.embed_tokens.weight" not in mtp  # mtp_use_dedicated_embeddings is false
+
+
+def test_dedicated_mtp_embeddings_are_counted_when_declared():
+    data = fetch_source("qwen3.6-27b").data
+    data["text_config"] |= {"mtp_use_dedicated_embeddings": True, "mtp_num_hidden_layers": 2}
+    count = count_checkpoint(read(data))
+    layer = sum(__import__("math").prod(s) for n, s in mtp_inventory(read(data)).items() if n.startswith("mtp.layers.0."))
+    assert count.mtp == 424_699_392 + layer + 248_320 * 5120 and count.mtp_layers == 2
+
+
+def test_moe_active_parameters_per_token():
+    count = count_parameters(read(fetch_source("qwen3-vl-30b-a3b-instruct").data))
+    one_expert = 3 * 2048 * 768  # gate, up and down of one expert
+    assert count.active == count.total - (128 - 8) * one_expert * 48 == 3_891_664_112
 
 
 def test_qwen2_5_vl_7b_components():

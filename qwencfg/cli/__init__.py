@@ -1,6 +1,6 @@
 """Command-line interface: thin wrappers that call the library and hand results to `render`."""
 
-from . import diff, presets, set, show, validate  # noqa: F401 - registers the commands
+from . import diff, estimate, presets, set, show, validate  # noqa: F401 - registers the commands
 from .app import app, guard_standard_streams
 
 

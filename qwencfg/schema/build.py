@@ -315,6 +315,7 @@ def build_schema() -> dict:
             "vision_tower": _vision_tower(sections["vision"]["fields"]),
             "text_stack": _text_stack(sections["text"]["fields"]),
             "skipped_checkpoint_keys": list(getattr(model_cls, "_keys_to_ignore_on_load_unexpected", None) or []),
+            "no_split_paths": [],  # filled by the probes
         }
     data = {
         "format": SCHEMA_FORMAT,
@@ -325,9 +326,9 @@ def build_schema() -> dict:
         "activations": activations,
         "attention_layer_types": list(getattr(configuration_utils, "ALLOWED_ATTN_LAYER_TYPES", ())),
     }
-    from .positivity import probe_positive_sizes
+    from .probes import probe_models
 
-    probe_positive_sizes(data)
+    probe_models(data)
     return data
 
 

@@ -74,6 +74,7 @@ class Family:
     vision_tower: str | None  # the shape of the vision tower, for the parameter formulas
     text_stack: str | None  # the shape of the text decoder (None: no formula, e.g. hyper-connections)
     skipped_checkpoint_keys: tuple[str, ...]  # checkpoint tensors from_pretrained drops (e.g. ^mtp.*)
+    no_split_paths: tuple[str, ...]  # modules a device map keeps whole, as name patterns (model.visual.blocks.*)
 
     @cached_property
     def title(self) -> str:
@@ -133,6 +134,7 @@ def from_json(data: dict) -> Schema:
             vision_tower=fam["vision_tower"],
             text_stack=fam["text_stack"],
             skipped_checkpoint_keys=tuple(fam["skipped_checkpoint_keys"]),
+            no_split_paths=tuple(fam["no_split_paths"]),
         )
     return Schema(
         transformers_version=data["transformers_version"],

@@ -1,10 +1,12 @@
-"""Which integer keys must be positive, asked of the model itself when the schema is built.
+"""What the schema learns by building tiny models of each family (needs torch; without it the
+answers of the bundled schema are kept).
 
-transformers' config classes accept `hidden_size: 0`; the modeling code does not. For every
-integer field of every family, a tiny model is built with that field set to 0: if the build or
-a forward pass fails, or the model comes out with other tensors, the field is a size or a count
-the model is built around, and `set` and the rules require it to be at least 1.
-Needs torch; without it the flags of the bundled schema are kept.
+- Which integer keys must be positive. transformers' config classes accept `hidden_size: 0`; the
+  modeling code does not. For every integer field, a tiny model is built with that field set to
+  0: if the build or a forward pass fails, or the model comes out with other tensors, the field
+  is a size or a count the model is built around, and `set` and the rules require it to be >= 1.
+- Where the modules a device map cannot split live (`_no_split_modules`: decoder layers, vision
+  blocks), as parameter-name patterns, for the largest-layer figure of `estimate`.
 """
 
 from __future__ import annotations
@@ -14,19 +16,44 @@ import copy
 import io
 import json
 import logging
+import re
 from typing import Any
 
 from ..tiny import tiny_config
 from .records import BUNDLED_SCHEMA, SECTIONS, from_json
 
 
-def probe_positive_sizes(data: dict) -> None:
-    """Sets `positive` on the fields of `data` (the schema's JSON form) in place."""
+def probe_models(data: dict) -> None:
+    """Sets `positive` on the fields and `no_split_paths` on the families of `data` (the schema's JSON form)."""
     try:
         import torch  # noqa: F401
     except ImportError:
-        _copy_bundled_flags(data)
+        _copy_bundled_answers(data)
         return
+    probe_positive_sizes(data)
+    for family in from_json(data).families.values():
+        data["families"][family.name]["no_split_paths"] = _no_split_paths(family)
+
+
+def _no_split_paths(family: Any) -> list[str]:
+    """Name patterns (`model.language_model.layers.*`) of the modules of the family's `_no_split_modules`."""
+    import torch
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    model_class = getattr(transformers, family.architecture)
+    classes = set(getattr(model_class, "_no_split_modules", None) or [])
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), torch.device("meta"):
+            model = model_class(CONFIG_MAPPING[family.name].from_dict(tiny_config(family)))
+    except Exception:  # noqa: BLE001 - a family whose tiny model cannot be built has none recorded
+        return []
+    paths = {re.sub(r"\.\d+$", ".*", name) for name, module in model.named_modules() if type(module).__name__ in classes}
+    return sorted(paths)
+
+
+def probe_positive_sizes(data: dict) -> None:
+    """Sets `positive` on the fields of `data` (the schema's JSON form) in place."""
     schema = from_json(data)
     found: dict[str, set[tuple[str, str]]] = {}  # family -> (section, key) the model needs positive
     for family in schema.families.values():
@@ -100,8 +127,10 @@ def _forward(model: Any, data: dict) -> tuple[int, ...]:
     return tuple(out.logits.shape)
 
 
-def _copy_bundled_flags(data: dict) -> None:
+def _copy_bundled_answers(data: dict) -> None:
     bundled = json.loads(BUNDLED_SCHEMA.read_text())
+    for name, family in data["families"].items():
+        family["no_split_paths"] = bundled["families"].get(name, {}).get("no_split_paths", [])
     positive = {
         (section, key)
         for family in bundled["families"].values()
