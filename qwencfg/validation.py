@@ -21,7 +21,7 @@ from .explain import explain, original_text
 from .rules import Finding, Rule, Severity, check_rules, rule_ids
 from .units import DTYPES, format_bytes
 
-ALL_STAGES = ("rules", "transformers", "meta", "device", "tp")
+ALL_STAGES = ("rules", "transformers", "meta", "weights", "device", "tp")
 
 
 class StageStatus(str, Enum):
@@ -89,6 +89,8 @@ class Options:
     force: bool = False
     strict: bool = False
     allow: tuple[str, ...] = ()
+    weights: bool = False  # check the config against its checkpoint's safetensors headers
+    weights_from: str | None = None  # another folder or REPO[@REV] to take the checkpoint from
     stages: tuple[str, ...] = ALL_STAGES
 
 
@@ -112,7 +114,7 @@ def check_options(options: Options) -> None:
     unknown = [r for r in options.allow if r not in rule_ids()]
     if unknown:
         raise BadValue(f"--allow {unknown[0]}: no such rule", hint=f"rules: {', '.join(rule_ids())}")
-    wants_build = options.device is not None and any(s in options.stages for s in ("meta", "device"))
+    wants_build = (options.device is not None or options.weights) and any(s in options.stages for s in ("meta", "device", "weights"))
     if wants_build:
         from .build import require_torch
 
@@ -133,6 +135,8 @@ def validate(config: Config, options: Options | None = None, progress: Callable[
         ("transformers", lambda: _transformers_stage(config, report, state)),
         ("meta", lambda: _meta_stage(config, report, state, options)),
     ]
+    if options.weights:
+        plan.append(("weights", lambda: _weights_stage(config, report, state, options, progress)))
     if run_device:
         plan.append(("device", lambda: _device_stage(config, state, options)))
     if options.tp and "tp" in options.stages:
@@ -263,6 +267,49 @@ def _meta_stage(config: Config, report: Report, state: dict, options: Options) -
     if problems:
         return Stage("meta", StageStatus.FAILED, "; ".join(problems), details=details)
     return Stage("meta", StageStatus.PASSED, summary, details=details)
+
+
+def _weights_stage(config: Config, report: Report, state: dict, options: Options, progress: Callable) -> Stage:
+    from .sources.hub import hub_timeout
+    from .weights import check_weights, describe_checkpoint, read_checkpoint
+
+    meta = state.get("meta")
+    if meta is None:
+        return Stage("weights", StageStatus.SKIPPED, "skipped: needs the meta stage")
+    quantization = config.model.get("quantization_config")
+    if isinstance(quantization, dict) and quantization.get("quant_method"):
+        scheme = quantization["quant_method"]
+        return Stage("weights", StageStatus.SKIPPED, f"not checked for {scheme}: its packed tensors are not compared with the config", details={"quant_method": scheme})
+    with progress("validate: reading the checkpoint's safetensors headers"):
+        checkpoint = read_checkpoint(config, options.weights_from, hub_timeout())
+    try:
+        result = check_weights(config, meta.model, checkpoint)
+    except Exception as exc:  # noqa: BLE001 - transformers refused the checkpoint's names or shapes
+        return Stage("weights", StageStatus.FAILED, f"transformers could not map {checkpoint.where}: {explain(exc, config)}", details={"error": original_text(exc)})
+    details = weights_details(result)
+    expected = report.analytic.total if report.analytic else meta.count.total
+    totals = ", ".join(f"{n:,} {dtype}" for dtype, n in result.totals_by_dtype.items())
+    counted = f"the checkpoint holds {result.total:,} parameters ({totals}); the config counts {expected:,}"
+    where = describe_checkpoint(checkpoint)
+    if not result.ok:
+        return Stage("weights", StageStatus.FAILED, "; ".join(result.causes), details=details)
+    mtp = f", with {result.mtp_found} MTP tensors as declared" if result.mtp_found else ""
+    return Stage("weights", StageStatus.PASSED, f"every tensor of {where} is present with the config's shape{mtp}; {counted}", details=details)
+
+
+def weights_details(result: Any) -> dict[str, Any]:
+    checkpoint = result.checkpoint
+    return {
+        "checkpoint": {"where": checkpoint.where, "files": checkpoint.files, "tensors": len(checkpoint.tensors), "header_bytes_read": checkpoint.bytes_read},
+        "missing": result.missing + result.mtp_missing,
+        "unexpected": result.unexpected + result.mtp_unexpected,
+        "mismatched": [{"name": n, "checkpoint_shape": list(a), "config_shape": list(b)} for n, a, b in result.mismatched + result.mtp_mismatched],
+        "causes": result.causes,
+        "components": result.components,
+        "dtypes": result.dtypes,
+        "parameters_by_dtype": result.totals_by_dtype,
+        "mtp_tensors_found": result.mtp_found,
+    }
 
 
 def _device_stage(config: Config, state: dict, options: Options) -> Stage:

@@ -26,7 +26,8 @@ class Dtype(str, Enum):
 
 
 EPILOG = """Stages: rules, transformers (the config class), meta (the real model on the meta device),
-device (with --device: real, written storage, optionally --forward), tp (with --tp).
+weights (with --weights: the checkpoint's safetensors headers), device (with --device: real, written
+storage, optionally --forward), tp (with --tp).
 Exit codes: 0 valid, 1 a rule or stage failed, 2 bad input or usage. Warnings fail only with --strict;
 --allow RULE waives a rule by its id.
 
@@ -37,6 +38,8 @@ Examples:
   qwencfg validate tiny/ --device cpu --forward
 
   qwencfg validate qwen2.5-vl-7b-instruct --tp 2,4,8
+
+  qwencfg validate ./my-finetune --weights-from Qwen/Qwen2.5-VL-7B-Instruct
 
   qwencfg validate */config.json --quiet --strict --allow unknown-keys
 """
@@ -68,6 +71,8 @@ def validate(
     allow: Annotated[Optional[list[str]], typer.Option("--allow", help="Waive this rule (its id, e.g. unknown-keys; repeatable).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Allocate even when the weights look too big for the device (a build that runs out of memory still fails).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="One line per valid config; the full report only for the ones that fail.")] = False,
+    weights: Annotated[bool, typer.Option("--weights", help="Check the config against the safetensors beside it (the same folder, or Hub repo and revision); reads headers only.")] = False,
+    weights_from: Annotated[Optional[str], typer.Option("--weights-from", help="Check against the safetensors of this folder or REPO[@REV] instead (implies --weights).")] = None,
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.", case_sensitive=False)] = ReportFormat.table,
 ) -> None:
     """Check a config: static rules, the transformers config class, the real model on meta and on a device."""
@@ -82,7 +87,8 @@ def validate(
     if sources.count("-") > 1:
         raise BadValue("- (standard input) is given twice, but stdin can be read once", hint="save one config to a file")
     options = Options(device=device, dtype=dtype.value, forward=forward, tp=parse_tp(tp), keep_going=keep_going,
-                      expect_params=expect_params, force=force, strict=strict, allow=tuple(allow or ()))
+                      expect_params=expect_params, force=force, strict=strict, allow=tuple(allow or ()),
+                      weights=weights or weights_from is not None, weights_from=weights_from)
     check_options(options)
     reports, exit_code = [], 0
     for source in sources:
