@@ -1,7 +1,7 @@
 """Tensor parallelism: does each tensor the config's tp plan shards split evenly over N ranks?
 
-The plan is transformers' own (`base_model_tp_plan` of the text config, `_tp_plan` of the model),
-read into the schema. Heads must split whole, not just their rows; sharded tensors cost 1/N of
+The plan is transformers' own: the model's whole `tp_plan` as transformers merges it (the model
+class's, the text config's, and the embedding sharding it adds), read into the schema. Heads must split whole, not just their rows; sharded tensors cost 1/N of
 their bytes per rank, everything else (the vision tower has no plan) is replicated.
 """
 
@@ -15,7 +15,6 @@ from typing import Any
 from .canonical import Config
 from .units import Dtype
 
-TEXT_PREFIX = "model.language_model."
 # tp style -> which dimension of a weight it splits (None: replicated). Biases split with
 # column-parallel weights and are replicated with row-parallel ones.
 SPLIT_DIM = {
@@ -53,8 +52,7 @@ class ParallelCheck:
 
 def tp_plan(config: Config) -> list[tuple[re.Pattern, str, str]]:
     """(pattern over full parameter names, style, plan key), most specific first."""
-    entries = [(TEXT_PREFIX + key, style, key) for key, style in config.family.sections["text"].tp_plan.items()]
-    entries += [(key, style, key) for key, style in config.family.model_tp_plan.items()]
+    entries = [(key, style, key) for key, style in config.family.tp_plan.items()]
     compiled = [(re.compile("^" + re.escape(key).replace(r"\*", r"\d+") + r"(\.weight|\.bias)?$"), style, plan_key) for key, style, plan_key in entries]
     return sorted(compiled, key=lambda e: -len(e[2]))
 

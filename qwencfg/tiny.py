@@ -49,14 +49,15 @@ def tiny_config(family: Any, **text_sizes: Any) -> dict:
     defaults = copy.deepcopy(family.defaults)
     text = defaults.setdefault("text_config", {})
     vision = defaults.setdefault("vision_config", {})
-    text_fields = family.sections["text"].fields
-    vision_fields = family.sections["vision"].fields
-    for key, value in {**TEXT_SIZES, **text_sizes}.items():
-        if key in text_fields:
-            text[key] = value
-    for key, value in VISION_SIZES.items():
-        if key in vision_fields:
-            vision[key] = copy.deepcopy(value)
+    text_section, vision_section = family.sections["text"], family.sections["vision"]
+    vision_fields = vision_section.fields
+    for section, holder, sizes in ((text_section, text, {**TEXT_SIZES, **text_sizes}), (vision_section, vision, VISION_SIZES)):
+        for key, value in sizes.items():
+            name = section.canonical_name(key)
+            if name in section.fields:
+                for alias in [a for a, target in section.aliases.items() if target == name]:
+                    holder.pop(alias, None)  # another spelling would win over the field
+                holder[name] = copy.deepcopy(value)
     if "out_hidden_size" in vision_fields:
         vision["out_hidden_size"] = text["hidden_size"]
     elif "embed_dim" in vision_fields:  # qwen2_vl: the merger's output is vision hidden_size

@@ -21,7 +21,7 @@ from .explain import explain, original_text
 from .rules import Finding, Rule, Severity, check_rules, rule_ids
 from .units import DTYPES, format_bytes
 
-ALL_STAGES = ("rules", "transformers", "meta", "weights", "device", "tp")
+ALL_STAGES = ("rules", "transformers", "meta", "weights", "device", "tp", "tp-run")
 
 
 class StageStatus(str, Enum):
@@ -141,6 +141,8 @@ def validate(config: Config, options: Options | None = None, progress: Callable[
         plan.append(("device", lambda: _device_stage(config, state, options)))
     if options.tp and "tp" in options.stages:
         plan.append(("tp", lambda: _tp_stage(config, state, options)))
+        if options.device not in (None, "meta", "auto") and "tp-run" in options.stages:
+            plan.append(("tp-run", lambda: _tp_run_stage(config, state, options)))
     stopped = None
     for name, run in plan:
         if name not in options.stages:
@@ -374,7 +376,88 @@ def _tp_stage(config: Config, state: dict, options: Options) -> Stage:
         except CountUnavailable as exc:
             return Stage("tp", StageStatus.SKIPPED, f"skipped: {exc}")
     checks = check_tensor_parallel(config, inventory, list(options.tp), DTYPES[options.dtype])
+    state["tp_checks"] = checks
     parts = [f"tp={c.size}: {'ok' if c.ok else 'no'}, {format_bytes(c.bytes_per_rank)}/rank" for c in checks]
     problems = [f"tp={c.size}: {p}" for c in checks for p in c.problems]
     details = {"sizes": [c.to_json() for c in checks], "vision": "replicated on every rank (no tp plan)"}
     return Stage("tp", StageStatus.FAILED if problems else StageStatus.PASSED, "; ".join(problems) if problems else "; ".join(parts), details=details)
+
+
+def _tp_run_stage(config: Config, state: dict, options: Options) -> Stage:
+    """N ranks on torch.distributed, each loading the model with transformers' tensor-parallel plan."""
+    import psutil
+
+    from .build import HEADROOM, free_memory, resolve_devices
+    from .tp_run import backend_for, launched_ranks, run_tensor_parallel
+
+    checks = state.get("tp_checks")
+    if not checks or state.get("meta") is None or "hf_config" not in state:
+        return Stage("tp-run", StageStatus.SKIPPED, "skipped: needs the meta and tp stages")
+    if not all(c.ok for c in checks):
+        return Stage("tp-run", StageStatus.SKIPPED, "not started: the tp stage found tensors that do not split")
+    meta, dtype = state["meta"], DTYPES[options.dtype]
+    full = dtype.bytes_for(meta.count.total)
+    launched = launched_ranks()
+    sizes = [c for c in checks if launched is None or c.size == launched[2]]
+    if not sizes:
+        raise BadValue(f"--tp {','.join(map(str, options.tp))} but the launcher started {launched[2]} processes (WORLD_SIZE)", hint=f"give --tp {launched[2]}")
+    details: dict[str, Any] = {"runs": []}
+    problems, parts = [], []
+    for check in sizes:
+        device = options.device
+        if device.startswith("cuda"):
+            devices = resolve_devices("cuda")
+            import torch
+
+            if torch.cuda.device_count() < check.size and launched is None:
+                problems.append(f"tp={check.size}: only {torch.cuda.device_count()} GPU(s) are visible")
+                continue
+            short = [i for i in range(check.size) if launched is None and free_memory(f"cuda:{i}") < check.bytes_per_rank * HEADROOM]
+            if short:
+                problems.append(f"tp={check.size}: refused before starting: cuda:{short[0]} has less than the {format_bytes(check.bytes_per_rank)} a rank needs")
+                continue
+            del devices
+        else:
+            needed = full * (2 if options.forward else 1) + check.size * check.bytes_per_rank
+            available = psutil.virtual_memory().available
+            if needed * HEADROOM > available and not options.force:
+                problems.append(f"tp={check.size}: refused before starting: the checkpoint and {check.size} ranks need about {format_bytes(needed)}, {format_bytes(available)} is available (--force tries anyway)")
+                continue
+        run = run_tensor_parallel(config, state["hf_config"], check.size, device, options.dtype, options.forward, check.bytes_per_rank)
+        details["runs"].append(_run_details(run))
+        problems += _run_problems(run)
+        held = ", ".join(f"rank {r.rank} {r.param_bytes:,} B" for r in run.ranks if r.ok)
+        parts.append(f"tp={run.size} on {run.backend} ({run.launched_by}): {held}, as predicted" + _logits_note(run))
+        details["backend"] = backend_for(device)
+    if problems:
+        return Stage("tp-run", StageStatus.FAILED, "; ".join(problems), details=details)
+    return Stage("tp-run", StageStatus.PASSED, "; ".join(parts), details=details)
+
+
+def _run_details(run: Any) -> dict[str, Any]:
+    return {
+        "size": run.size, "backend": run.backend, "device": run.device, "launched_by": run.launched_by, "seconds": round(run.seconds, 3),
+        "predicted_bytes_per_rank": run.predicted_bytes, "logits_tolerance": run.tolerance,
+        "ranks": [{"rank": r.rank, "ok": r.ok, "param_bytes": r.param_bytes, "error": r.error, "error_text": r.error_text, "logits": r.logits} for r in run.ranks],
+    }
+
+
+def _run_problems(run: Any) -> list[str]:
+    if run.failed:
+        by_error: dict[str, list[int]] = {}
+        for r in run.failed:
+            by_error.setdefault(r.error, []).append(r.rank)
+        return [f"tp={run.size}: rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))} failed: {error}" for error, ranks in by_error.items()]
+    problems = []
+    problems += [f"tp={run.size}: rank {r.rank} holds {r.param_bytes:,} bytes of parameters, {run.predicted_bytes:,} were predicted" for r in run.ranks if r.param_bytes != run.predicted_bytes]
+    logits = next((r.logits for r in run.ranks if r.logits), None)
+    if logits and not logits["ok"]:
+        problems.append(f"tp={run.size}: the sharded logits differ from one process's by {logits['relative_difference']:.2e} of the largest logit (tolerance {logits['tolerance']:g})")
+    return problems
+
+
+def _logits_note(run: Any) -> str:
+    logits = next((r.logits for r in run.ranks if r.logits), None)
+    if not logits:
+        return ""
+    return f"; logits {logits['shape']} match one unsharded process within {logits['relative_difference']:.1e} of the largest logit (tolerance {logits['tolerance']:g})"

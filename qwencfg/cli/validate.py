@@ -79,6 +79,7 @@ def validate(
     from .. import load
     from ..render import spinner, stdout_console
     from ..render.validate import render_validate
+    from ..tp_run import is_secondary_rank
     from ..validation import Options, check_options
     from ..validation import validate as run_validation
 
@@ -99,8 +100,10 @@ def validate(
                 raise
             exit_code = max(exit_code, report_error(exc))  # report it, then check the other configs
             continue
-        if format is ReportFormat.table and not quiet:
+        if format is ReportFormat.table and not quiet and not is_secondary_rank():
             warn(config.warnings)
         reports.append(run_validation(config, options, progress=spinner))
     code = max([exit_code] + [r.exit_code for r in reports])
+    if is_secondary_rank():  # started by torchrun: every rank checks, rank 0 alone reports
+        finish(lambda: None, code)
     finish(lambda: render_validate(reports, format.value, stdout_console(), several=len(sources) > 1, quiet=quiet) if reports else None, code)

@@ -153,7 +153,6 @@ def _section(cls: type, name: str, base_names: set[str], base_docs: dict[str, st
         "default_rope_type": getattr(cls, "default_rope_type", None),
         "implicit_rope": _implicit_rope(cls) if "rope_parameters" in fields else None,
         "mrope_means_default": _mrope_means_default(cls) if "rope_parameters" in fields else False,
-        "tp_plan": dict(getattr(cls, "base_model_tp_plan", None) or {}),
         "derives": {},  # filled for the text section from the layer-type probe
     }
 
@@ -308,7 +307,7 @@ def build_schema() -> dict:
             "reads_flat_text": _reads_flat_text(config_cls),
             "flat_text_keys": _flat_text_keys(config_cls),
             "mrope_section_default": _mrope_section_default(architecture, text_cls),
-            "model_tp_plan": dict(getattr(model_cls, "_tp_plan", None) or {}),
+            "tp_plan": {},  # filled by the probes
             "sections": sections,
             "defaults": json.loads(config_cls().to_json_string()),
             "layer_types": layer_types,

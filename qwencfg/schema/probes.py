@@ -7,6 +7,8 @@ answers of the bundled schema are kept).
   is a size or a count the model is built around, and `set` and the rules require it to be >= 1.
 - Where the modules a device map cannot split live (`_no_split_modules`: decoder layers, vision
   blocks), as parameter-name patterns, for the largest-layer figure of `estimate`.
+- The model's whole tensor-parallel plan, as transformers merges it from the model class, the
+  text config and its own additions (it shards the input embeddings too).
 """
 
 from __future__ import annotations
@@ -32,24 +34,25 @@ def probe_models(data: dict) -> None:
         return
     probe_positive_sizes(data)
     for family in from_json(data).families.values():
-        data["families"][family.name]["no_split_paths"] = _no_split_paths(family)
+        model = _meta_model(family)
+        if model is None:  # a family whose tiny model cannot be built has none recorded
+            continue
+        classes = set(getattr(type(model), "_no_split_modules", None) or [])
+        paths = {re.sub(r"\.\d+$", ".*", name) for name, module in model.named_modules() if type(module).__name__ in classes}
+        data["families"][family.name]["no_split_paths"] = sorted(paths)
+        data["families"][family.name]["tp_plan"] = dict(model.tp_plan or {})
 
 
-def _no_split_paths(family: Any) -> list[str]:
-    """Name patterns (`model.language_model.layers.*`) of the modules of the family's `_no_split_modules`."""
+def _meta_model(family: Any) -> Any:
     import torch
     import transformers
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
-    model_class = getattr(transformers, family.architecture)
-    classes = set(getattr(model_class, "_no_split_modules", None) or [])
     try:
         with contextlib.redirect_stderr(io.StringIO()), torch.device("meta"):
-            model = model_class(CONFIG_MAPPING[family.name].from_dict(tiny_config(family)))
-    except Exception:  # noqa: BLE001 - a family whose tiny model cannot be built has none recorded
-        return []
-    paths = {re.sub(r"\.\d+$", ".*", name) for name, module in model.named_modules() if type(module).__name__ in classes}
-    return sorted(paths)
+            return getattr(transformers, family.architecture)(CONFIG_MAPPING[family.name].from_dict(tiny_config(family)))
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def probe_positive_sizes(data: dict) -> None:
@@ -131,6 +134,7 @@ def _copy_bundled_answers(data: dict) -> None:
     bundled = json.loads(BUNDLED_SCHEMA.read_text())
     for name, family in data["families"].items():
         family["no_split_paths"] = bundled["families"].get(name, {}).get("no_split_paths", [])
+        family["tp_plan"] = bundled["families"].get(name, {}).get("tp_plan", {})
     positive = {
         (section, key)
         for family in bundled["families"].values()

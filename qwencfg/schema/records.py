@@ -52,7 +52,6 @@ class Section:
     default_rope_type: str | None
     implicit_rope: dict[str, Any] | None  # rope_parameters of the class defaults, after standardization
     mrope_means_default: bool  # `"type": "mrope"` is read as rope_type "default" (qwen2 families)
-    tp_plan: dict[str, str]
     derives: dict[str, str]  # keys that are no field but are read to derive one (full_attention_interval)
 
     def canonical_name(self, key: str) -> str:
@@ -67,7 +66,7 @@ class Family:
     reads_flat_text: bool  # transformers pops text keys from the top level when text_config is absent
     flat_text_keys: tuple[str, ...]
     mrope_section_default: list[int] | None  # what the modeling code uses when rope_parameters has none
-    model_tp_plan: dict[str, str]
+    tp_plan: dict[str, str]  # the model's whole tensor-parallel plan, as transformers merges it (full names)
     sections: dict[str, Section]
     defaults: dict[str, Any]  # what save_pretrained writes for the class defaults
     layer_types: LayerTypes
@@ -115,7 +114,6 @@ def from_json(data: dict) -> Schema:
                 default_rope_type=sec["default_rope_type"],
                 implicit_rope=sec["implicit_rope"],
                 mrope_means_default=sec["mrope_means_default"],
-                tp_plan=sec["tp_plan"],
                 derives=sec["derives"],
             )
             for sec_name, sec in fam["sections"].items()
@@ -127,7 +125,7 @@ def from_json(data: dict) -> Schema:
             reads_flat_text=fam["reads_flat_text"],
             flat_text_keys=tuple(fam["flat_text_keys"]),
             mrope_section_default=fam["mrope_section_default"],
-            model_tp_plan=fam["model_tp_plan"],
+            tp_plan=fam["tp_plan"],
             sections=sections,
             defaults=fam["defaults"],
             layer_types=LayerTypes(**{**fam["layer_types"], "built": tuple(fam["layer_types"]["built"])}),
