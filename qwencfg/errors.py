@@ -30,7 +30,8 @@ class QwencfgError(Exception):
     def __str__(self) -> str:
         if not self.hint:
             return self.message
-        return f"{self.message}. {self.hint[:1].upper()}{self.hint[1:]}"
+        stop = "" if self.message.endswith(("?", "!", ".", ":")) else "."
+        return f"{self.message}{stop} {self.hint[:1].upper()}{self.hint[1:]}"
 
 
 class SourceNotFound(QwencfgError):

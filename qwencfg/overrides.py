@@ -68,11 +68,23 @@ class Edit:
     changes: DiffResult
     findings: list[Finding]
     notes: list[str] = field(default_factory=list)
+    findings_before: list[Finding] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
-        """Rule errors that are root causes (their consequences go with them)."""
-        return [f for f in self.findings if f.severity is Severity.ERROR and f.cause is None]
+        """Rule errors the edit brings in, as root causes (their consequences go with them)."""
+        before = {(f.rule, f.message) for f in self.findings_before}
+        return [f for f in self._root_errors(self.findings) if (f.rule, f.message) not in before]
+
+    @property
+    def still_broken(self) -> list[Finding]:
+        """Rule errors the file had before the edit and still has (the edit is not refused for them)."""
+        after = {(f.rule, f.message) for f in self.findings}
+        return [f for f in self._root_errors(self.findings_before) if (f.rule, f.message) in after]
+
+    @staticmethod
+    def _root_errors(findings: list[Finding]) -> list[Finding]:
+        return [f for f in findings if f.severity is Severity.ERROR and f.cause is None]
 
     @property
     def changed(self) -> bool:
@@ -205,11 +217,15 @@ def coerce(config: Config, target: Target, text: str) -> Any:
     field_ = target_field(config, target)
     kinds, expected = (field_.kinds, field_.type) if field_ else (("any",), "any JSON value")
     items = field_.items if field_ else None
-    for candidate in _candidates(text, kinds):
+    candidates = _candidates(text, kinds)
+    for candidate in candidates:
         if value_fits(candidate, kinds, items):
             value = float(candidate) if kinds == ("float",) and isinstance(candidate, int) else candidate
             check_value(config, target, value)
             return value
+    as_list = next((c for c in candidates if isinstance(c, list)), None)
+    if field_ is not None and as_list is not None and "list" in kinds:
+        raise BadValue(value_problem(target.path, field_, as_list) or f"{target.path} expects {expected}", hint="nothing was written")
     raise BadValue(f"{target.path} expects {expected}, got {text!r}", hint=_example(kinds))
 
 
@@ -288,7 +304,7 @@ def apply_overrides(config: Config, overrides: list[Override] | dict[str, Any]) 
     if raw.data != writer.data:  # a bug in the text editor must never reach a file
         raise AssertionError("edited text does not parse to the edited config")
     after = read_config(raw)
-    return Edit(before=config, after=after, text=writer.doc.text, changes=diff(config, after), findings=findings_of(after), notes=notes)
+    return Edit(before=config, after=after, text=writer.doc.text, changes=diff(config, after), findings=findings_of(after), notes=notes, findings_before=findings_of(config))
 
 
 def _accepts_str(config: Config, target: Target) -> bool:

@@ -189,11 +189,11 @@ def test_tensor_parallel_sizes():
         "text.num_attention_heads 28 does not split over 8 ranks (q_proj, o_proj shard by head)",
         "text.num_key_value_heads 4 does not split over 8 ranks (k_proj, v_proj shard by head)",
     ]
-    # 7B in bf16. Whole on every rank: the vision tower (676,550,144), the norms (28 x 2 x 3,584 + 3,584) and
-    # embed_tokens (544,997,376; Qwen2.5-VL's plan does not shard it): 1,221,751,808 parameters.
-    # The other 7,070,414,848 split in two.
-    assert sizes[0]["replicated_bytes"] == 1_221_751_808 * 2
-    assert sizes[0]["bytes_per_rank"] == (1_221_751_808 + 7_070_414_848 // 2) * 2
+    # 7B in bf16. Whole on every rank: the vision tower (676,550,144) and the norms (28 x 2 x 3,584 + 3,584):
+    # 676,754,432 parameters. The other 7,615,412,224 split in two, embed_tokens too (transformers adds
+    # embedding_rowwise to every non-empty plan; a real 2-rank run in test_tp_run measures the same).
+    assert sizes[0]["replicated_bytes"] == 676_754_432 * 2
+    assert sizes[0]["bytes_per_rank"] == (676_754_432 + 7_615_412_224 // 2) * 2
 
 
 def test_without_torch_the_meta_stage_is_skipped(monkeypatch):
@@ -254,4 +254,4 @@ def test_tensor_parallel_without_torch_uses_the_analytic_inventory(monkeypatch):
     assert code == 0
     assert stage(data, "meta")["status"] == "skipped"
     sizes = stage(data, "tp")["details"]["sizes"]
-    assert sizes[0]["bytes_per_rank"] == (1_221_751_808 + 7_070_414_848 // 2) * 2
+    assert sizes[0]["bytes_per_rank"] == (676_754_432 + 7_615_412_224 // 2) * 2

@@ -26,11 +26,19 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class _ResultConsole(Console):
+    """A console that lets a closed pipe reach the CLI, which ends with the verdict's exit code
+    (rich's own handling exits with 1, which means "failed" to validate and diff users)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError()
+
+
 def stdout_console() -> Console:
     """The console results go to: colour only on a terminal (and never with NO_COLOR), wide when piped."""
     terminal = sys.stdout.isatty()
     width = None if terminal else _columns(140)
-    return Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False, emoji=False)
+    return _ResultConsole(file=sys.stdout, width=width, highlight=False, soft_wrap=False, emoji=False)
 
 
 def _columns(default: int) -> int:

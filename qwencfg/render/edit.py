@@ -22,6 +22,8 @@ def render_edit(edit: Edit, console: Console, written_to: str | None) -> None:
         console.print(Text.assemble(("qwencfg: ", "cyan"), note), soft_wrap=True)
     for finding in edit.errors:
         console.print(Text.assemble(("qwencfg: warning: ", "yellow"), f"written despite: {finding}"), soft_wrap=True)
+    for finding in edit.still_broken:
+        console.print(Text.assemble(("qwencfg: warning: ", "yellow"), f"still broken (it was before this edit): {finding}"), soft_wrap=True)
     if not edit.changed:
         console.print(Text.assemble(("qwencfg: ", "cyan"), "no change: the file already says this"), soft_wrap=True)
         return
