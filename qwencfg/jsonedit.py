@@ -37,6 +37,8 @@ class _Parser:
         self.pos = 0
 
     def parse(self) -> Node:
+        if self.text.startswith("\ufeff"):
+            self.pos = 1  # a byte-order mark: kept, and no part of the JSON
         self._skip()
         node = self._value()
         self._skip()

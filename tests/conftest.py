@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from typer.testing import CliRunner
@@ -79,7 +81,7 @@ def assert_snapshot(name: str, text: str) -> None:
 
 @dataclass
 class FakeRepo:
-    files: dict[str, bytes | None]  # commit -> config.json bytes (None: the commit has no config.json)
+    files: dict[str, dict[str, bytes]]  # commit -> file name -> bytes
     refs: dict[str, str]  # branch or tag -> commit
     gated: bool = False  # needs a token; `allowed_token` has access
     allowed_token: str | None = None
@@ -87,21 +89,35 @@ class FakeRepo:
 
 @dataclass
 class FakeHub:
-    """A small HTTP server answering the requests huggingface_hub makes for `hf_hub_download`."""
+    """A small HTTP server answering the requests huggingface_hub makes: HEAD and GET of
+    /{repo}/resolve/{revision}/{file}, with byte ranges, and ways to misbehave."""
 
     url: str = ""
     repos: dict[str, FakeRepo] = field(default_factory=dict)
     fail_with: int | None = None  # answer every request with this status
     stall_seconds: float = 0.0  # wait this long before answering
+    drip_seconds: float = 0.0  # send the body one byte at a time, this long apart
+    cut_body: bool = False  # close the connection half-way through a body
+    declared_size: int | None = None  # claim this Content-Length on HEAD (a huge file that never comes)
     requests: list[str] = field(default_factory=list)
+    body_bytes_sent: int = 0
+    ranges: list[str] = field(default_factory=list)
 
     def add(self, repo_id: str, data: dict | bytes | None, revision: str = "main", commit: str | None = None, **kwargs) -> str:
+        """config.json of a new commit on `revision` (None: a commit without one)."""
         body = data if isinstance(data, bytes) or data is None else (json.dumps(data, indent=2) + "\n").encode()
-        commit = commit or hashlib.sha1(repo_id.encode() + (body or b"")).hexdigest()
+        files = {} if body is None else {"config.json": body}
+        return self.add_files(repo_id, files, revision=revision, commit=commit, **kwargs)
+
+    def add_files(self, repo_id: str, files: dict[str, bytes], revision: str = "main", commit: str | None = None, **kwargs) -> str:
+        commit = commit or hashlib.sha1(repo_id.encode() + b"".join(files.values())).hexdigest()
         repo = self.repos.setdefault(repo_id, FakeRepo(files={}, refs={}, **kwargs))
-        repo.files[commit] = body
+        repo.files[commit] = dict(files)
         repo.refs[revision] = commit
         return commit
+
+    def add_folder(self, repo_id: str, folder: Path, revision: str = "main") -> str:
+        return self.add_files(repo_id, {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}, revision=revision)
 
 
 def _handler(hub: FakeHub):
@@ -121,7 +137,7 @@ def _handler(hub: FakeHub):
                 time.sleep(hub.stall_seconds)
             if hub.fail_with:
                 return self._error(hub.fail_with, None)
-            parts = self.path.split("?")[0].strip("/").split("/")
+            parts = [unquote(p) for p in self.path.split("?")[0].strip("/").split("/")]
             if len(parts) < 5 or parts[2] != "resolve":
                 return self._error(404, "RepoNotFound")
             repo_id, revision, filename = f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:])
@@ -135,17 +151,41 @@ def _handler(hub: FakeHub):
             commit = repo.refs.get(revision, revision if revision in repo.files else None)
             if commit is None:
                 return self._error(404, "RevisionNotFound")
-            body = repo.files[commit]
-            if filename != "config.json" or body is None:
+            body = repo.files[commit].get(filename)
+            if body is None:
                 return self._error(404, "EntryNotFound")
-            self.send_response(200)
+            status, part = 200, body
+            byte_range = self.headers.get("range")
+            if byte_range and byte_range.startswith("bytes="):
+                hub.ranges.append(f"{filename} {byte_range}")
+                first, _, last = byte_range.removeprefix("bytes=").partition("-")
+                part = body[int(first) : (int(last) + 1 if last else len(body))]
+                status = 206
+            self.send_response(status)
             self.send_header("X-Repo-Commit", commit)
             self.send_header("ETag", f'"{hashlib.sha1(body).hexdigest()}"')
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Type", "application/json")
+            size = hub.declared_size if (hub.declared_size and not with_body) else len(part)
+            self.send_header("Content-Length", str(size))
+            self.send_header("Content-Type", "application/octet-stream")
+            if status == 206:
+                self.send_header("Content-Range", f"bytes {first}-{int(first) + len(part) - 1}/{len(body)}")
             self.end_headers()
-            if with_body:
-                self.wfile.write(body)
+            if not with_body:
+                return
+            if hub.cut_body:
+                self.wfile.write(part[: len(part) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if hub.drip_seconds:
+                for i in range(len(part)):
+                    self.wfile.write(part[i : i + 1])
+                    self.wfile.flush()
+                    hub.body_bytes_sent += 1
+                    time.sleep(hub.drip_seconds)
+                return
+            self.wfile.write(part)
+            hub.body_bytes_sent += len(part)
 
         def _error(self, status: int, code: str | None):
             self.send_response(status)

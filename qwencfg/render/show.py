@@ -117,7 +117,7 @@ def _show_tables(view: Overview, console: Console) -> None:
         if view.figures[section]:
             console.print(_figures_table(view.figures[section], with_meaning))
     if view.count is not None:
-        console.print(count_table(view.count))
+        console.print(count_table(view.count, console.width))
     elif view.count_unavailable:
         console.print(Text(f"parameters: {view.count_unavailable}", style="dim"))
     if marks:
@@ -147,7 +147,7 @@ def _figures_table(items: list[Figure], with_notes: bool) -> Table:
     return table
 
 
-def count_table(count: CheckpointCount, title: str = "parameters (counted from the config)") -> Table:
+def count_table(count: CheckpointCount, width: int, title: str = "parameters (counted from the config)") -> Table:
     model = count.model
     table = Table(title=title, title_justify="left")
     rows: list[tuple[str, str, str]] = []
@@ -160,13 +160,15 @@ def count_table(count: CheckpointCount, title: str = "parameters (counted from t
         rows.append(("checkpoint total (model + MTP)", format_count(count.total), ""))
     if model.active is not None:
         rows.append(("active per token (MoE)", format_count(model.active), ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    table.add_column("component", min_width=min(widths[0], 40))
-    table.add_column("parameters", justify="right", no_wrap=True, min_width=widths[1])
-    table.add_column("share", justify="right", no_wrap=True)
+    numbers = max(len(r[1]) for r in rows)
+    with_share = width >= numbers + 40
+    table.add_column("component", overflow="fold")  # names fold on a narrow terminal; numbers never do
+    table.add_column("parameters", justify="right", no_wrap=True, min_width=numbers)
+    if with_share:
+        table.add_column("share", justify="right", no_wrap=True)
     for label, n, share in rows:
         bold = label.startswith(("total", "checkpoint total"))
-        table.add_row(Text(label, style="bold" if bold else ""), Text(n, style="bold" if bold else ""), share)
+        table.add_row(Text(label, style="bold" if bold else ""), Text(n, style="bold" if bold else ""), *([share] if with_share else []))
     if model.active is not None:
         table.caption = f"active per token = {ACTIVE_DEFINITION}"
     return table

@@ -50,7 +50,10 @@ def fetch_sources(sources: list[str], progress: Progress | None = None) -> list[
 
 
 def looks_like_a_path(source: str) -> bool:
-    """A SOURCE that names a local file, not a Hub repo: more than owner/name, a .json name, ./ or ~."""
+    """A SOURCE that names a local file, not a Hub repo: more than owner/name, a .json name, ./ or ~.
+
+    What follows an @ is a revision (which may hold slashes: refs/pr/1), judged by the Hub module."""
+    source = source.partition("@")[0]
     return (
         source.startswith((".", "~", os.sep))
         or source.endswith((".json", os.sep))

@@ -9,7 +9,6 @@ cannot be reached but the file is cached, the cached copy is used and stderr say
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -85,8 +84,10 @@ def fetch_hub_config(source: str, progress: Progress | None = None) -> RawConfig
     from huggingface_hub import constants
     from huggingface_hub.utils import disable_progress_bars
 
+    from huggingface_hub.utils import logging as hub_logging
+
     disable_progress_bars()  # a few KB; the progress callback says what is happening instead
-    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # retries become one message, below
+    hub_logging.set_verbosity_error()  # retries and resumes become one message, below
     label = f"{repo_id}@{revision}" if revision else repo_id
     if constants.is_offline_mode():
         return _from_cache(repo_id, revision, label, reason="HF_HUB_OFFLINE is set")
@@ -234,4 +235,7 @@ def _hub_error(exc: Exception, repo_id: str, revision: str | None) -> Exception:
 def _token() -> str | None:
     from huggingface_hub import get_token
 
-    return os.environ.get("HF_TOKEN") or get_token()
+    try:
+        return os.environ.get("HF_TOKEN") or get_token()
+    except OSError:  # HF_HOME is not a folder: reported by the fetch itself
+        return None
