@@ -314,7 +314,7 @@ def _causes(config: Config, result: WeightsCheck, built: dict[str, set[int]]) ->
             explained |= {n for n in names if (m := _LAYER.match(n)) and m.group(1) == stack and int(m.group(2)) in whole}
     groups: dict[tuple, list[tuple[str, tuple[int, ...], tuple[int, ...]]]] = {}
     for name, stored, wanted in result.mismatched + result.mtp_mismatched:
-        keys = tuple(_keys_for_shape(config, stored, wanted))
+        keys = tuple(_keys_for_shape(config, name, stored, wanted))
         groups.setdefault(keys or (name,), []).append((name, stored, wanted))
     for keys, items in groups.items():
         name, stored, wanted = items[0]
@@ -323,7 +323,7 @@ def _causes(config: Config, result: WeightsCheck, built: dict[str, set[int]]) ->
             causes.append(example)
             continue
         had = sorted({s for _, st, wa in items for s, w in zip(st, wa) if s != w})
-        count = f"{len(items)} tensor{'s' if len(items) != 1 else ''} differ"
+        count = f"{len(items)} tensors differ" if len(items) != 1 else "1 tensor differs"
         causes.append(f"{' and '.join(keys)} but the checkpoint has {', '.join(map(str, had))} there: {count} (e.g. {example})")
     for name in result.missing + result.mtp_missing:
         if name in explained:
@@ -353,16 +353,17 @@ def _depth(config: Config, key: str) -> Any:
     return config.values[section].get(name)
 
 
-def _keys_for_shape(config: Config, stored: tuple[int, ...], wanted: tuple[int, ...]) -> list[str]:
-    """Config keys whose value is a dimension that differs between the checkpoint and the model."""
+def _keys_for_shape(config: Config, name: str, stored: tuple[int, ...], wanted: tuple[int, ...]) -> list[str]:
+    """The config keys (of the tensor's own section) whose value is a dimension that differs between
+    the checkpoint and the model; none when more than two could be meant."""
     differing = {w for s, w in zip(stored, wanted) if s != w} if len(stored) == len(wanted) else set(wanted)
-    keys = []
-    for section in ("text", "vision"):
-        for key, field in config.family.sections[section].fields.items():
-            value = config.values[section].get(key)
-            if field.positive and value in differing:
-                keys.append(f"{section}.{key} {value}")
-    return keys[:3]
+    section = "vision" if name.startswith("model.visual.") else "text"
+    keys = [
+        f"{section}.{key} {config.values[section].get(key)}"
+        for key, field in config.family.sections[section].fields.items()
+        if field.positive and config.values[section].get(key) in differing
+    ]
+    return keys if len(keys) <= 2 else []
 
 
 def _ranges(indexes: list[int]) -> str:
