@@ -40,11 +40,11 @@ def __getattr__(name: str):
 
         return validate
     if name == "overview":
-        from .overview import overview
+        from .summary import overview
 
         return overview
     if name == "estimate":
-        from .estimate import estimate
+        from .memory import estimate
 
         return estimate
     raise AttributeError(name)

@@ -424,12 +424,18 @@ def likely_typo_of(config: Config, section: str, key: str) -> str | None:
     return fields[close[0]] if close else None
 
 
+# Fields whose default depends on other keys of the file: the only ones worth reading again.
+DERIVED_FIELDS = frozenset({"rope_parameters", "sliding_window", "num_key_value_heads", "head_dim", "mlp_only_layers", "layer_types", "tie_word_embeddings", "dtype"})
+
+
 def _default_of(config: Config, section: str, key: str) -> Any:
     sec = config.family.sections[section]
     if key not in sec.fields:
         return None
     if key not in config.present[section]:
         return config.values[section].get(key)
+    if key not in DERIVED_FIELDS:
+        return copy.deepcopy(sec.fields[key].default)
     raw = dict(config.sections.raw_section(config.data, section))
     for spelling in [k for k in raw if _canonical_key(sec, k) == key]:
         del raw[spelling]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from .canonical import Config, is_int, positive_int
+from .errors import BadValue
 from .units import DTYPES
 
 SAMPLE_IMAGE = (448, 448)  # height, width in pixels
@@ -91,14 +93,33 @@ def text_figures(config: Config) -> list[Figure]:
     return figures
 
 
+def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
+    """transformers' resize rule for Qwen vision-language processors (image_processing_qwen2_vl.smart_resize):
+    both sides a multiple of `factor`, the pixel count within [min_pixels, max_pixels], the aspect ratio kept."""
+    if max(height, width) / min(height, width) > 200:
+        raise BadValue(f"--image {width}x{height}: the aspect ratio must be under 200, as the processor requires")
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+
 def vision_tokens(config: Config, height: int, width: int) -> int | None:
-    """Vision tokens the LLM sees for one image of height x width pixels (after smart resize)."""
+    """Vision tokens the LLM sees for one image of height x width pixels, resized by the processor's rule
+    without its pixel limits (estimate --image applies those too)."""
     patch, merge = positive_int(config.vision.get("patch_size")), positive_int(config.vision.get("spatial_merge_size"))
     if not patch or not merge:
         return None
-    factor = patch * merge
-    rows, cols = max(1, round(height / factor)), max(1, round(width / factor))
-    return rows * cols
+    h, w = smart_resize(height, width, patch * merge, 1, 1 << 62)
+    return (h // patch) * (w // patch) // (merge * merge)
 
 
 def vision_figures(config: Config) -> list[Figure]:
@@ -125,7 +146,7 @@ def vision_figures(config: Config) -> list[Figure]:
                 "vision_tokens_448x448",
                 f"vision tokens for a {h}x{w} image",
                 tokens,
-                note=f"{h // patch}x{w // patch} patches / {merge * merge}, before the processor's pixel limits",
+                note=f"resized to multiples of {patch * merge}px, / {merge * merge} merged; before the processor's pixel limits",
             )
         )
     window = positive_int(vision.get("window_size"))

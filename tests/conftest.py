@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from qwencfg.cli import app
 from qwencfg.sources import fetch_source

@@ -24,8 +24,9 @@ def test_completion_scripts_are_current():
 
 def complete(words: str) -> list[str]:
     """What bash completion offers for the last word of `qwencfg WORDS`."""
-    env = {**os.environ, "_QWENCFG_COMPLETE": "complete_bash", "COMP_WORDS": f"qwencfg {words}", "COMP_CWORD": str(len(words.split()))}
-    return subprocess.run([sys.executable, "-m", "qwencfg"], env=env, capture_output=True, text=True).stdout.split()
+    env = {**os.environ, "_QWENCFG_COMPLETE": "bash_complete", "COMP_WORDS": f"qwencfg {words}", "COMP_CWORD": str(len(words.split()))}
+    lines = subprocess.run([sys.executable, "-m", "qwencfg"], env=env, capture_output=True, text=True).stdout.splitlines()
+    return [line.split(",", 1)[1] for line in lines]  # click's bash protocol: "type,value" per line
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from qwencfg import load
-from qwencfg.estimate import estimate, smart_resize
+from qwencfg.memory import estimate, smart_resize
 
 from .conftest import preset_data, run, write_json
 

@@ -1,4 +1,8 @@
-"""The Typer app, the arguments every command shares, and the one place errors become exit codes."""
+"""The command group, the arguments every command shares, and the one place errors become exit codes.
+
+The CLI is plain click (which huggingface_hub already depends on): a command line parses in
+milliseconds, which is most of what `show` costs.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +10,68 @@ import errno
 import functools
 import os
 import sys
-from typing import Annotated, Callable, NoReturn
+from typing import Callable, NoReturn
 
-import typer
+import click
 
 from .. import __version__
 from ..errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, QwencfgError
-from ..render import Format, stderr_console
 
-app = typer.Typer(
+EPILOG = """Examples:
+
+\b
+  qwencfg show qwen2.5-vl-7b-instruct
+  qwencfg diff Qwen/Qwen2.5-VL-7B-Instruct ./my-finetune
+  qwencfg set ./ckpt --text.num_hidden_layers 40 --in-place
+  qwencfg validate ./ckpt --expect-params 8.29B --format junit
+  qwencfg estimate qwen2.5-vl-7b-instruct --context 32768
+
+A file whose name starts with - is ./NAME (or put it after --).
+
+Exit codes: 0 success, 1 the config is invalid or the configs differ, 2 bad input or usage,
+3 internal error, 130 interrupted."""
+
+SOURCE_HELP = "config.json, a folder holding one, - for stdin, a preset (qwencfg presets), defaults:FAMILY, tiny:FAMILY, or a Hub repo id[@revision]."
+FORMATS = ("table", "json", "markdown")
+
+
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from ..schema import installed_transformers_version
+
+        click.echo(f"qwencfg {__version__} (transformers {installed_transformers_version() or 'not installed'})")
+        ctx.exit()
+
+
+@click.group(
     name="qwencfg",
-    help="Inspect, diff, edit and validate Hugging Face configs of Qwen vision-language models.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-    add_completion=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    epilog=(
-        "Examples:\n\n  qwencfg show qwen2.5-vl-7b-instruct\n\n  qwencfg diff Qwen/Qwen2.5-VL-7B-Instruct ./my-finetune\n\n"
-        "  qwencfg set ./ckpt --text.num_hidden_layers 40 --in-place\n\n  qwencfg validate ./ckpt --expect-params 8.29B --format junit\n\n"
-        "  qwencfg estimate qwen2.5-vl-7b-instruct --context 32768\n\n"
-        "A file whose name starts with - is ./NAME (or put it after --).\n\n"
-        "Exit codes: 0 success, 1 the config is invalid or the configs differ, 2 bad input or usage, 3 internal error, 130 interrupted."
-    ),
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version, help="Print the version and exit.")
+def app() -> None:
+    """Inspect, diff, edit and validate Hugging Face configs of Qwen vision-language models."""
 
 
-def _complete_source(incomplete: str) -> list[str]:
+def _complete_source(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
     from .complete import complete_source
 
     return complete_source(incomplete)
 
 
-SOURCE_HELP = "config.json, a folder holding one, - for stdin, a preset (qwencfg presets), defaults:FAMILY, or a Hub repo id[@revision]."
-SourceArg = Annotated[str, typer.Argument(metavar="SOURCE", help=SOURCE_HELP, show_default=False, autocompletion=_complete_source)]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+def source_argument(name: str = "source", metavar: str = "SOURCE", **kwargs) -> Callable:
+    return click.argument(name, metavar=metavar, shell_complete=_complete_source, **kwargs)
+
+
+def format_option(choices: tuple[str, ...] = FORMATS) -> Callable:
+    return click.option("--format", "-f", "output_format", type=click.Choice(choices, case_sensitive=False), default="table", show_default=True, help="Output format.")
+
+
+def print_error(message: str) -> None:
+    """One error line on stderr (red on a terminal)."""
+    from ..render import stderr_console
+
+    stderr_console().print(f"[bold red]qwencfg: error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
 
 
 def escape(text: str) -> str:
@@ -49,14 +80,9 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-def print_error(message: str) -> None:
-    """One red error line on stderr (`message` is plain text, never markup)."""
-    stderr_console().print(f"[bold red]qwencfg: error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
-
-
 def fail(message: str, code: int) -> NoReturn:
     print_error(message)
-    raise typer.Exit(code)
+    sys.exit(code)
 
 
 def report_error(exc: QwencfgError) -> int:
@@ -66,6 +92,8 @@ def report_error(exc: QwencfgError) -> int:
 
 
 def warn(warnings: list) -> None:
+    from ..render import stderr_console
+
     console = stderr_console()
     for message in warnings:
         console.print(f"[yellow]qwencfg: warning:[/] {escape(str(message))}", soft_wrap=True)
@@ -78,11 +106,11 @@ def finish(render: Callable[[], None], code: int) -> NoReturn:
         sys.stdout.flush()
     except BrokenPipeError:
         _detach_stdout()
-        raise typer.Exit(code) from None
+        sys.exit(code)
     except OSError as exc:
         _detach_stdout()
         fail(f"cannot write the output: {exc.strerror or exc}", EXIT_BAD_INPUT)
-    raise typer.Exit(code)
+    sys.exit(code)
 
 
 def _detach_stdout() -> None:
@@ -101,7 +129,7 @@ def handles_errors(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit):
+        except (click.exceptions.Exit, click.Abort, click.ClickException, SystemExit):
             raise
         except QwencfgError as exc:
             fail(str(exc), exc.exit_code)
@@ -109,7 +137,7 @@ def handles_errors(command: Callable) -> Callable:
             fail("interrupted", EXIT_INTERRUPTED)
         except BrokenPipeError:
             _detach_stdout()
-            raise typer.Exit(0) from None
+            sys.exit(0)
         except Exception as exc:  # noqa: BLE001 - a bug: say so in one line
             if os.environ.get("QWENCFG_DEBUG"):
                 raise
@@ -142,18 +170,3 @@ def guard_standard_streams() -> None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     if sys.stdout is None:
         sys.stdout = _ClosedStream()
-
-
-def version_callback(value: bool) -> None:
-    if value:
-        from ..schema import installed_transformers_version
-
-        typer.echo(f"qwencfg {__version__} (transformers {installed_transformers_version() or 'not installed'})")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")] = False,
-) -> None:
-    """Inspect, diff, edit and validate Hugging Face configs of Qwen vision-language models."""

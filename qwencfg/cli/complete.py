@@ -1,7 +1,8 @@
 """Shell completion: preset names and sources, section-qualified override keys, and the scripts.
 
-The scripts in completions/ are Typer's shims; they call back into qwencfg, which answers with
-the functions below. `python -m qwencfg.cli.complete` rewrites them; a test checks they are current.
+The scripts in completions/ are click's shims; they call back into qwencfg (_QWENCFG_COMPLETE),
+which answers with the functions below. `python -m qwencfg.cli.complete` rewrites them; a test
+checks they are current.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import glob
 import os
 from pathlib import Path
 
-from typer.core import TyperCommand
+import click
+from click.shell_completion import CompletionItem
 
 from ..schema import SECTIONS
 
@@ -22,7 +24,7 @@ def complete_source(incomplete: str) -> list[str]:
     from ..schema import load_schema
     from ..sources.presets import preset_index
 
-    candidates = list(preset_index()) + [f"defaults:{name}" for name in load_schema().families]
+    candidates = list(preset_index()) + [f"{kind}:{name}" for kind in ("defaults", "tiny") for name in load_schema().families]
     candidates += [f"preset:{name}" for name in preset_index()] if incomplete.startswith("preset:") else []
     paths = [p + ("/" if os.path.isdir(p) else "") for p in glob.glob(os.path.expanduser(incomplete) + "*")]
     return sorted(c for c in candidates if c.startswith(incomplete)) + sorted(paths)
@@ -44,12 +46,10 @@ def override_keys() -> list[str]:
     return sorted(keys)
 
 
-class OverrideCommand(TyperCommand):
+class OverrideCommand(click.Command):
     """`qwencfg set`: completes --section.key overrides beside the declared options."""
 
     def shell_complete(self, ctx, incomplete):
-        from typer._click.shell_completion import CompletionItem
-
         items = super().shell_complete(ctx, incomplete)
         if ctx.args and ctx.args[-1] in ("--unset", "-u"):
             items = [CompletionItem(key) for key in override_keys() if key.startswith(incomplete)]
@@ -63,11 +63,13 @@ class OverrideCommand(TyperCommand):
 
 
 def completion_scripts() -> dict[str, str]:
-    """The text of each shell's completion script, as Typer generates it."""
-    from typer._completion_shared import get_completion_script
+    """The text of each shell's completion script, as click generates it."""
+    from click.shell_completion import get_completion_class
+
+    from .app import app
 
     return {
-        filename: get_completion_script(prog_name="qwencfg", complete_var="_QWENCFG_COMPLETE", shell=shell) + "\n"
+        filename: get_completion_class(shell)(app, {}, "qwencfg", "_QWENCFG_COMPLETE").source()
         for shell, filename in SHELLS.items()
     }
 

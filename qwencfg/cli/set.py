@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Optional
-
-import typer
+import click
 
 from ..errors import EXIT_OK, BadValue, RuleFailed, WriteRefused
 from .app import app, finish, handles_errors, warn
@@ -17,10 +15,9 @@ Values are typed like the field and checked before anything is written: 36, 1e-0
 
 Examples:
 
+\b
   qwencfg set ./ckpt --text.num_hidden_layers 40 --in-place
-
   qwencfg set qwen2.5-vl-3b-instruct --text.num_hidden_layers 4 --vision.depth 4 --vision.fullatt_block_indexes 1,3 -o tiny/
-
   qwencfg set config.json --text.rope_scaling.mrope_section 16,24,24 --dry-run
 """
 
@@ -30,18 +27,17 @@ Examples:
     cls=OverrideCommand,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     options_metavar="SOURCE OVERRIDES... [OPTIONS]",
+    help="Apply typed, validated overrides and write the config back in its own layout, touching nothing else.",
     epilog=EPILOG,
 )
+@click.option("--output", "-o", help="Write to this file, or PATH/config.json for a folder (end with / to create it).")
+@click.option("--in-place", is_flag=True, help="Replace the local SOURCE file (atomically; through a symbolic link to its target).")
+@click.option("--force", is_flag=True, help="Overwrite an existing -o file, or a read-only SOURCE with --in-place.")
+@click.option("--allow-invalid", is_flag=True, help="Write even if the result breaks rules (each is reported).")
+@click.option("--dry-run", is_flag=True, help="Print the changes as a diff of the file and write nothing.")
+@click.pass_context
 @handles_errors
-def set_(
-    ctx: typer.Context,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to this file, or PATH/config.json for a folder (end with / to create it).")] = None,
-    in_place: Annotated[bool, typer.Option("--in-place", help="Replace the local SOURCE file (atomically; through a symbolic link to its target).")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file, or a read-only SOURCE with --in-place.")] = False,
-    allow_invalid: Annotated[bool, typer.Option("--allow-invalid", help="Write even if the result breaks rules (each is reported).")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the changes as a diff of the file and write nothing.")] = False,
-) -> None:
-    """Apply typed, validated overrides and write the config back in its own layout, touching nothing else."""
+def set_(ctx: click.Context, output: str | None, in_place: bool, force: bool, allow_invalid: bool, dry_run: bool) -> None:
     from .. import load
     from ..overrides import apply_overrides, parse_set_arguments
     from ..render import spinner, stderr_console, stdout_console

@@ -2,47 +2,37 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated, Optional
-
-import typer
+import click
 
 from ..errors import EXIT_OK, BadValue
 from ..schema import SECTIONS
-from .app import FormatOption, SourceArg, app, finish, handles_errors, warn
-from ..render import Format
+from .app import SOURCE_HELP, app, finish, format_option, handles_errors, source_argument, warn
 
 
-class SectionName(str, Enum):
-    vision = "vision"
-    text = "text"
-    model = "model"
+@app.command(help="Show a config's vision, text and model parameters with defaults, meanings and derived figures.\n\nSOURCE is " + SOURCE_HELP, epilog="""Examples:
 
-
-@app.command(
-    epilog="Examples:\n\n  qwencfg show qwen2.5-vl-7b-instruct\n\n  qwencfg show ./checkpoint --changed\n\n"
-    "  qwencfg show ./checkpoint --section text --format json | jq .derived"
-)
+\b
+  qwencfg show qwen2.5-vl-7b-instruct
+  qwencfg show ./checkpoint --changed
+  qwencfg show ./checkpoint --section text --format json | jq .derived""")
+@source_argument()
+@click.option("--section", "-s", "sections", multiple=True, type=click.Choice(SECTIONS), help="Only this section (repeatable).")
+@click.option("--changed", is_flag=True, help="Only the values that differ from the transformers default.")
+@format_option()
 @handles_errors
-def show(
-    source: SourceArg,
-    section: Annotated[Optional[list[SectionName]], typer.Option("--section", "-s", help="Only this section (repeatable).")] = None,
-    changed: Annotated[bool, typer.Option("--changed", help="Only the values that differ from the transformers default.")] = False,
-    format: FormatOption = Format.table,
-) -> None:
-    """Show a config's vision, text and model parameters with defaults, meanings and derived figures."""
+def show(source: str, sections: tuple[str, ...], changed: bool, output_format: str) -> None:
     from .. import load
-    from ..overview import overview
-    from ..render import spinner, stdout_console
+    from ..summary import overview
+    from ..render import Format, spinner, stdout_console
     from ..render.show import render_show
 
     config = load(source, progress=spinner)
     refuse_type_problems(config)
     warn(config.warnings)
-    view = overview(config, [s.value for s in section] if section else list(SECTIONS))
+    view = overview(config, list(sections) if sections else list(SECTIONS))
     if changed:
         view = view.changed_only
-    finish(lambda: render_show(view, format, stdout_console()), EXIT_OK)
+    finish(lambda: render_show(view, Format(output_format.lower()), stdout_console()), EXIT_OK)
 
 
 def refuse_type_problems(config) -> None:

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..estimate import WEIGHT_DTYPES, Estimate, to_json
+from ..memory import WEIGHT_DTYPES, Estimate, to_json
 from ..units import DTYPES
 from . import Format, dump_json, format_bytes, format_count, md_escape
 

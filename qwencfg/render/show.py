@@ -12,7 +12,7 @@ from .. import __version__
 from ..compare import ValueOrigin
 from ..count import CheckpointCount
 from ..derived import Figure
-from ..overview import Overview, Row
+from ..summary import Overview, Row
 from . import Format, dump_json, format_bytes, format_count, format_value, md_escape, plain
 
 SECTION_TITLES = {"vision": "vision", "text": "text", "model": "model (multimodal, top level)"}

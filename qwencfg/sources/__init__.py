@@ -1,8 +1,8 @@
 """Resolve a SOURCE argument to the exact text of a config file and where it came from.
 
 A SOURCE is a local file, a folder holding config.json, `-` for stdin, a bundled preset
-(`qwen2.5-vl-7b-instruct` or `preset:NAME`), `defaults:FAMILY`, or a Hub repo id with an
-optional `@revision`. Every command reads its configs through `fetch_source()`.
+(`qwen2.5-vl-7b-instruct` or `preset:NAME`), `defaults:FAMILY`, `tiny:FAMILY`, or a Hub repo id
+with an optional `@revision`. Every command reads its configs through `fetch_source()`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ def fetch_source(source: str, progress: Progress | None = None) -> RawConfig:
         return read_stdin()
     if source.startswith("preset:"):
         return load_preset(source.removeprefix("preset:"))
-    if source.startswith("defaults:"):
+    if source.startswith(("defaults:", "tiny:")):
         from .defaults import load_defaults
 
-        return load_defaults(source.removeprefix("defaults:"))
+        kind, _, family = source.partition(":")
+        return load_defaults(family, tiny=kind == "tiny")
     path = expand(source)
     if lexists(path):
         return read_local(path)

@@ -19,7 +19,7 @@ from typing import Any
 
 from .canonical import Config, positive_int
 from .count import CheckpointCount, count_checkpoint, mtp_inventory, parameter_inventory
-from .derived import attention_layers, text_head_dim
+from .derived import attention_layers, smart_resize, text_head_dim
 from .errors import BadValue
 from .parallel import check_tensor_parallel
 from .quantization import QuantizedBytes, quantized_bytes
@@ -179,24 +179,6 @@ def kv_cache(config: Config, tokens: int, batch: int, dtype: str) -> KVCache | N
         recurrent = t["linear_num_value_heads"] * t["linear_key_head_dim"] * t["linear_value_head_dim"]
         state = DTYPES[dtype].bytes_for(conv + recurrent) * batch * linear
     return KVCache(tokens, batch, dtype, attention, state, full + sliding, linear)
-
-
-def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
-    """transformers' resize rule for Qwen vision-language processors (image_processing_qwen2_vl.smart_resize):
-    both sides a multiple of `factor`, the pixel count within [min_pixels, max_pixels], the aspect ratio kept."""
-    if max(height, width) / min(height, width) > 200:
-        raise BadValue(f"--image {width}x{height}: the aspect ratio must be under 200, as the processor requires")
-    h_bar = round(height / factor) * factor
-    w_bar = round(width / factor) * factor
-    if h_bar * w_bar > max_pixels:
-        beta = math.sqrt((height * width) / max_pixels)
-        h_bar = max(factor, math.floor(height / beta / factor) * factor)
-        w_bar = max(factor, math.floor(width / beta / factor) * factor)
-    elif h_bar * w_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (height * width))
-        h_bar = math.ceil(height * beta / factor) * factor
-        w_bar = math.ceil(width * beta / factor) * factor
-    return h_bar, w_bar
 
 
 def vision_tokens(config: Config, image: tuple[int, int], min_pixels: int, max_pixels: int) -> VisionTokens | None:
