@@ -25,6 +25,7 @@ from typing import Any
 
 from .canonical import Config
 from .errors import BadValue
+from .tp_worker import backend_for, rank_body
 
 # Seconds a whole run may take (QWENCFG_TP_TIMEOUT overrides), and that ranks get to finish once one failed.
 RUN_TIMEOUT = 600.0
@@ -82,10 +83,6 @@ def is_secondary_rank() -> bool:
     """A launched process other than rank 0: it checks along, rank 0 alone writes the report."""
     launched = launched_ranks()
     return launched is not None and launched[0] != 0
-
-
-def backend_for(device: str) -> str:
-    return "nccl" if device.startswith("cuda") else "gloo"
 
 
 def run_timeout() -> float:
@@ -208,8 +205,6 @@ def _free_port() -> int:
 def _join_launcher(config: Config, hf_config: Any, size: int, device: str, dtype: str, forward: bool, launched: tuple[int, int, int]) -> list[RankResult]:
     """The run when torchrun (or Slurm through it) started every rank: join its process group."""
     import torch.distributed as dist
-
-    from .tp_worker import rank_body
 
     rank, local_rank, world = launched
     if world != size:

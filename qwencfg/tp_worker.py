@@ -113,6 +113,11 @@ def _sentence(exc: Exception, records: list[str], job: dict) -> str:
     return re.sub(r"^(?:[\w.]*(?:Error|Exception)\s*:\s*)+", "", text)[:300]
 
 
+def backend_for(device: str) -> str:
+    """torch.distributed's backend for a device: nccl for CUDA, gloo on the CPU."""
+    return "nccl" if device.startswith("cuda") else "gloo"
+
+
 def _watch_parent() -> None:
     """Ends this rank when the qwencfg that started it is gone (killed, or ended without us)."""
     parent = int(os.environ.get("QWENCFG_TP_PARENT", "0") or 0)
@@ -139,8 +144,6 @@ def main(job_file: str) -> int:
     import datetime
 
     import torch.distributed as dist
-
-    from .tp_run import backend_for
 
     dist.init_process_group(backend_for(job["device"]), timeout=datetime.timedelta(seconds=120))
     result = rank_body(job, rank, local_rank)

@@ -66,10 +66,9 @@ def completion_scripts() -> dict[str, str]:
     """The text of each shell's completion script, as click generates it."""
     from click.shell_completion import get_completion_class
 
-    from .app import app
-
+    # A script only names the program and its variable; the answers come from the real commands.
     return {
-        filename: get_completion_class(shell)(app, {}, "qwencfg", "_QWENCFG_COMPLETE").source()
+        filename: get_completion_class(shell)(click.Group(), {}, "qwencfg", "_QWENCFG_COMPLETE").source()
         for shell, filename in SHELLS.items()
     }
 
