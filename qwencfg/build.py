@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -41,18 +42,26 @@ def require_torch() -> None:
         raise MissingDependency(f"building the model needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed", hint=INSTALL_HINT)
 
 
-def quiet_transformers() -> None:
+def import_transformers():
+    """transformers, imported without its advice that PyTorch is missing: the stages that need
+    torch say so themselves, and the config class needs none."""
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     import transformers
 
+    return transformers
+
+
+def quiet_transformers() -> None:
+    transformers = import_transformers()
     transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)
 
 
 def transformers_config(config: Config):
     """The transformers config object of `config` (raises what the config class raises)."""
+    quiet_transformers()
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
-    quiet_transformers()
     return CONFIG_MAPPING[config.family.name].from_dict(dict(config.data))
 
 
@@ -66,8 +75,7 @@ def check_with_transformers(config: Config) -> tuple[Any, list[LoggedWarning]]:
     """Loads the config in its transformers class; returns it and the warnings transformers logged."""
     import warnings
 
-    import transformers
-
+    transformers = import_transformers()
     quiet_transformers()
     records: list[LoggedWarning] = []
 
@@ -92,9 +100,7 @@ def check_with_transformers(config: Config) -> tuple[Any, list[LoggedWarning]]:
 
 
 def model_class(config: Config):
-    import transformers
-
-    return getattr(transformers, config.family.architecture)
+    return getattr(import_transformers(), config.family.architecture)
 
 
 @dataclass
