@@ -25,6 +25,7 @@ from typing import Any
 
 from .canonical import Config
 from .errors import BadValue
+from .units import seconds_setting
 from .tp_worker import backend_for, rank_body
 
 # Seconds a whole run may take (QWENCFG_TP_TIMEOUT overrides), and that ranks get to finish once one failed.
@@ -86,16 +87,7 @@ def is_secondary_rank() -> bool:
 
 
 def run_timeout() -> float:
-    text = os.environ.get("QWENCFG_TP_TIMEOUT")
-    if not text:
-        return RUN_TIMEOUT
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1
-    if not seconds > 0:
-        raise BadValue(f"QWENCFG_TP_TIMEOUT={text!r} is not a number of seconds", hint="unset it, or give e.g. 600")
-    return seconds
+    return seconds_setting("QWENCFG_TP_TIMEOUT", RUN_TIMEOUT)
 
 
 def write_random_checkpoint(config: Config, hf_config: Any, dtype: str, folder: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+
+from .errors import BadValue
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,17 @@ def layer_runs(values: list[str]) -> str:
         counts = {v: values.count(v) for v in dict.fromkeys(values)}
         return f"{len(values)} layers: " + ", ".join(f"{n} {v}" for v, n in counts.items())
     return " + ".join(f"{n} x {v}" for v, n in runs)
+
+
+def seconds_setting(variable: str, default: float) -> float:
+    """A deadline in seconds from an environment variable (the default when it is unset)."""
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise BadValue(f"{variable}={text!r} is not a number of seconds", hint=f"unset it, or give e.g. {default:g}")
+    return seconds

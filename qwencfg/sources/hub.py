@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager
 
 from ..errors import BadValue, HubError, SourceNotFound, SourceUnreadable
+from ..units import seconds_setting
 from .local import read_file_bytes
 from .raw import MAX_CONFIG_BYTES, Origin, RawConfig, parse_bytes, too_big
 
@@ -63,16 +64,7 @@ def is_valid_revision(revision: str) -> bool:
 
 
 def hub_timeout() -> float:
-    text = os.environ.get("QWENCFG_HUB_TIMEOUT")
-    if not text:
-        return HUB_TIMEOUT
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1
-    if not seconds > 0:
-        raise BadValue(f"QWENCFG_HUB_TIMEOUT={text!r} is not a number of seconds", hint="unset it, or give e.g. 60")
-    return seconds
+    return seconds_setting("QWENCFG_HUB_TIMEOUT", HUB_TIMEOUT)
 
 
 def fetch_hub_config(source: str, progress: Progress | None = None) -> RawConfig:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import SourceNotFound, SourceUnreadable
+from ..units import seconds_setting
 from .raw import MAX_CONFIG_BYTES, Origin, RawConfig, parse_bytes, too_big
 
 # Seconds to wait for a pipe's writer to send everything (QWENCFG_READ_TIMEOUT overrides).
@@ -23,16 +24,7 @@ READ_TIMEOUT = 10.0
 
 
 def read_timeout() -> float:
-    text = os.environ.get("QWENCFG_READ_TIMEOUT")
-    if not text:
-        return READ_TIMEOUT
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1
-    if not seconds > 0:
-        raise SourceUnreadable(f"QWENCFG_READ_TIMEOUT={text!r} is not a number of seconds", hint="unset it, or give e.g. 30")
-    return seconds
+    return seconds_setting("QWENCFG_READ_TIMEOUT", READ_TIMEOUT)
 
 
 def expand(source: str) -> Path:
