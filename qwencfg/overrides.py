@@ -233,8 +233,6 @@ def check_value(config: Config, target: Target, value: Any) -> None:
     """Refuses a typed value that transformers or the model would refuse, before anything is written."""
     field_ = target_field(config, target)
     problem = value_problem(target.path, field_, value) if field_ else None
-    if problem is None and field_ is not None and field_.choices and target.key == "layer_types" and isinstance(value, list):
-        problem = None  # checked item by item above
     if problem:
         raise BadValue(problem, hint="nothing was written")
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, ContextManager
 
 from .canonical import Config
 from .count import CheckpointCount, CountUnavailable, ParameterCount, try_count_checkpoint
-from .errors import BadValue, MissingDependency
+from .errors import BadValue
 from .explain import explain, original_text
 from .rules import Finding, Rule, Severity, check_rules, rule_ids
 from .units import DTYPES, format_bytes
@@ -406,9 +406,9 @@ def _tp_run_stage(config: Config, state: dict, options: Options) -> Stage:
     for check in sizes:
         device = options.device
         if device.startswith("cuda"):
-            devices = resolve_devices("cuda")
             import torch
 
+            resolve_devices("cuda")  # a CUDA build of torch and a visible GPU, or one message
             if torch.cuda.device_count() < check.size and launched is None:
                 problems.append(f"tp={check.size}: only {torch.cuda.device_count()} GPU(s) are visible")
                 continue
@@ -416,7 +416,6 @@ def _tp_run_stage(config: Config, state: dict, options: Options) -> Stage:
             if short:
                 problems.append(f"tp={check.size}: refused before starting: cuda:{short[0]} has less than the {format_bytes(check.bytes_per_rank)} a rank needs")
                 continue
-            del devices
         else:
             needed = full * (2 if options.forward else 1) + check.size * check.bytes_per_rank
             available = psutil.virtual_memory().available

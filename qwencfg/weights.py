@@ -17,7 +17,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .canonical import Config
 from .count import COMPONENTS, component_of, mtp_inventory
@@ -397,7 +397,8 @@ def locate_checkpoint(config: Config, weights_from: str | None) -> tuple[str, An
     raise SourceNotFound(f"{origin.label} has no weights beside it", hint="give --weights-from REPO[@REV] or a folder")
 
 
-def read_checkpoint(config: Config, weights_from: str | None, deadline: float, progress: Callable | None = None) -> Checkpoint:
+def read_checkpoint(config: Config, weights_from: str | None, deadline: float) -> Checkpoint:
+    """The headers of the checkpoint `--weights` / `--weights-from` names."""
     kind, where = locate_checkpoint(config, weights_from)
     if kind == "local":
         return read_local_checkpoint(Path(where))

@@ -7,9 +7,7 @@ import resource
 import stat
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from qwencfg import build
-from qwencfg.errors import MissingDependency
 
 from .conftest import preset_data, run, write_json
 

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..catalog import PresetEntry
-from . import Format, dump_json, format_count, md_escape
+from . import Format, dump_json, md_escape
 
 AGREES = {True: "yes", False: "NO", None: "-"}
 
