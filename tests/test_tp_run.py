@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -24,10 +23,23 @@ def tiny(tmp_path, family: str, **text_sizes):
     return write_json(tmp_path / family / "config.json", tiny_config(load_schema().families[family], **text_sizes))
 
 
+@pytest.fixture(autouse=True)
+def own_temporary_folder(tmp_path, monkeypatch):
+    """The run's checkpoint and job files go under this test's folder, so what it leaves is its own."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    return tmp_path
+
+
 def validate(*args: str, env: dict | None = None, launcher: list[str] | None = None) -> tuple[int, dict]:
     command = (launcher or [sys.executable, "-m"]) + ["qwencfg", "validate", *args, "-f", "json"]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1", **(env or {})})
-    return proc.returncode, json.loads(proc.stdout)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1", **(env or {})}, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:  # a hung launcher: end it and every rank it started
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, json.loads(out)
 
 
 def stages(report: dict) -> dict:
@@ -35,13 +47,12 @@ def stages(report: dict) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def nothing_left_behind():
-    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "qwencfg-tp-*")))
+def nothing_left_behind(own_temporary_folder):
     yield
     time.sleep(0.2)
-    left = subprocess.run(["pgrep", "-f", "qwencfg.tp_worker"], capture_output=True, text=True).stdout.split()
+    left = subprocess.run(["pgrep", "-f", str(own_temporary_folder)], capture_output=True, text=True).stdout.split()
     assert left == [], "a rank is still running"
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "qwencfg-tp-*"))) == before, "a temporary checkpoint is left"
+    assert glob.glob(str(own_temporary_folder / "qwencfg-tp-*")) == [], "a temporary checkpoint is left"
 
 
 def test_the_dense_model_shards_as_predicted_and_computes_the_same(tmp_path):
