@@ -92,6 +92,9 @@ class Config:
     type_problems: list[TypeProblem] = field(default_factory=list)
     inherited: dict[str, frozenset[str]] = field(default_factory=dict)  # section -> keys it takes from the top level
 
+    def __repr__(self) -> str:
+        return f"Config({self.family.name}, {self.layout.value}, {self.raw.origin.label!r})"
+
     @property
     def data(self) -> dict:
         return self.raw.data

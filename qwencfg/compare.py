@@ -71,6 +71,7 @@ class DiffResult:
     only_in_a_family: list[str] = field(default_factory=list)  # fields A's family has and B's lacks
     only_in_b_family: list[str] = field(default_factory=list)
     raw: bool = False
+    unmatched_ignores: list[str] = field(default_factory=list)  # --ignore patterns that matched no path
 
     @property
     def changes(self) -> list[Change]:
@@ -103,8 +104,10 @@ def diff(a: Config, b: Config, ignore: list[str] | tuple[str, ...] = (), include
     """Compares two configs by meaning (or, with raw=True, key by key as the files stand)."""
     if raw:
         changes = _raw_changes(a.data, b.data)
-        return DiffResult(a, b, [c for c in changes if not _ignored(c.path, ignore, include_all)], raw=True)
+        kept = [c for c in changes if not _ignored(c.path, ignore, include_all)]
+        return DiffResult(a, b, kept, raw=True, unmatched_ignores=_unmatched(ignore, [c.path for c in changes]))
     changes: list[Change] = []
+    paths: list[str] = []
     only_a: list[str] = []
     only_b: list[str] = []
     for section in SECTIONS:
@@ -112,6 +115,7 @@ def diff(a: Config, b: Config, ignore: list[str] | tuple[str, ...] = (), include
         fields_a, fields_b = a.family.sections[section].fields, b.family.sections[section].fields
         for key in _ordered(keys_a | keys_b, fields_a, fields_b):
             path = f"{section}.{key}"
+            paths += [path] + [f"{path}.{sub}" for sub in _sub_keys(a, b, section, key)]
             if _ignored(path, ignore, include_all):
                 continue
             in_a, in_b = key in keys_a, key in keys_b
@@ -125,7 +129,19 @@ def diff(a: Config, b: Config, ignore: list[str] | tuple[str, ...] = (), include
                 changes.append(Change(path, ChangeKind.REMOVED, a.values[section][key], None, no_effect=_ignored_key(key)))
             else:
                 changes.append(Change(path, ChangeKind.ADDED, None, b.values[section][key], no_effect=_ignored_key(key)))
-    return DiffResult(a, b, [_with_effect(c, a, b) for c in changes], only_a, only_b)
+    changes = [c for c in changes if not _ignored(c.path, ignore, include_all)]  # rope sub-keys too
+    return DiffResult(a, b, [_with_effect(c, a, b) for c in changes], only_a, only_b, unmatched_ignores=_unmatched(ignore, paths))
+
+
+def _sub_keys(a: Config, b: Config, section: str, key: str) -> list[str]:
+    if key not in NESTED_FIELDS:
+        return []
+    subs = [a.values[section].get(key), b.values[section].get(key)]
+    return list(dict.fromkeys(k for d in subs if isinstance(d, dict) for k in d))
+
+
+def _unmatched(patterns: list[str] | tuple[str, ...], paths: list[str]) -> list[str]:
+    return [p for p in patterns if not any(fnmatch.fnmatchcase(path, p) for path in paths)]
 
 
 def _ignored_key(key: str) -> str | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .canonical import Config, positive_int
-from .count import CheckpointCount, count_checkpoint, mtp_inventory, parameter_inventory
+from .count import CheckpointCount, CountUnavailable, count_checkpoint, mtp_inventory, parameter_inventory
 from .derived import attention_layers, smart_resize, text_head_dim
 from .errors import BadValue
 from .parallel import check_tensor_parallel
@@ -106,7 +106,12 @@ def estimate(
     for name, value in (("--context", context), ("--batch", batch)):
         if not (isinstance(value, int) and 1 <= value <= 2**40):
             raise BadValue(f"{name} {value} must be a whole number from 1 to 2^40")
-    count = count_checkpoint(config)  # raises CountUnavailable for a config that cannot be counted
+    if not 1 <= min_pixels <= max_pixels:
+        raise BadValue(f"--min-pixels {min_pixels} and --max-pixels {max_pixels}: the smallest image must be at least 1 pixel and no larger than the largest")
+    try:
+        count = count_checkpoint(config)
+    except CountUnavailable as exc:
+        raise BadValue(f"{config.raw.origin.label}: cannot estimate: {exc}") from None
     inventory = parameter_inventory(config)
     dtype = dtype or DTYPE_OF_CONFIG.get(str(config.model.get("dtype")), "bf16")
     if dtype not in DTYPES:

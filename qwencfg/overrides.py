@@ -133,9 +133,7 @@ def parse_set_arguments(words: list[str]) -> tuple[str, list[Override]]:
         i += 1
     if source is None:
         raise BadValue("missing SOURCE", hint="e.g. qwencfg set config.json --vision.depth 36")
-    if not overrides:
-        raise BadValue("no overrides given", hint="e.g. qwencfg set SOURCE --vision.depth 36")
-    return source, overrides
+    return source, overrides  # none at all: the file as it is (`set PRESET -o DIR/` copies a preset)
 
 
 def _looks_like_override(word: str) -> bool:
@@ -157,7 +155,9 @@ def resolve(config: Config, path: str) -> Target:
     parts = path.split(".")
     section = parts[0]
     if section not in SECTIONS or len(parts) < 2:
-        raise UnknownKey(f"{path}: an override path starts with vision., text. or model", hint="e.g. --vision.depth 36 or --text.hidden_size 4096")
+        owners = [s for s in SECTIONS if parts[0] in config.family.sections[s].fields]
+        hint = f"did you mean --{owners[0]}.{path}?" if owners else "e.g. --vision.depth 36 or --text.hidden_size 4096"
+        raise UnknownKey(f"{path}: an override path starts with vision., text. or model", hint=hint)
     sec = config.family.sections[section]
     key, rest = parts[1], parts[2:]
     alias = PATH_ALIASES.get((section, key))
@@ -189,7 +189,9 @@ def _unknown_key_reason(config: Config, section: str, key: str) -> str:
 
 
 def _suggestion(config: Config, section: str, key: str) -> str:
-    close = difflib.get_close_matches(key, list(config.family.sections[section].fields), n=3, cutoff=0.6)
+    fields = config.family.sections[section].fields
+    architecture = [k for k, f in fields.items() if not f.base]  # bookkeeping fields are rarely what was meant
+    close = difflib.get_close_matches(key, architecture, n=3, cutoff=0.6) or difflib.get_close_matches(key, list(fields), n=3, cutoff=0.6)
     if close:
         return "did you mean " + " or ".join(f"{section}.{c}" for c in close) + "?"
     elsewhere = [s for s in SECTIONS if s != section and key in config.family.sections[s].fields]

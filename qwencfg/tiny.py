@@ -29,6 +29,18 @@ TEXT_SIZES = {
     "linear_num_value_heads": 4,
     "linear_key_head_dim": 16,
     "linear_value_head_dim": 16,
+    # Qwen4-Exp's indexer, hyper-connections and n-gram embeddings
+    "indexer_n_heads": 2,
+    "indexer_head_dim": 16,
+    "indexer_kv_heads": 1,
+    "indexer_budget": 64,
+    "indexer_compress_ratio": 4,
+    "ple_embed_dim": 64,
+    "hc_lowrank": 8,
+    "ngram_vocab_size_base": 1000,
+    "split_ngram_parts": 2,
+    "heads_per_ngram": 2,
+    "make_ngram_vocab_size_divisible_by": 8,
 }
 VISION_SIZES = {
     "depth": 2,

@@ -351,6 +351,8 @@ def _device_stage(config: Config, state: dict, options: Options) -> Stage:
         details["device_map_modules"] = len(plan.device_map)
     per_device = ", ".join(f"{d} {format_bytes(n)}" for d, n in allocated.items() if n)
     summary = f"allocated and wrote {format_bytes(sum(allocated.values()))} in {options.dtype} ({per_device})"
+    if options.device == "auto" and devices == ["cpu"]:
+        summary += "; --device auto found no GPU, so this is a CPU build"
     if options.forward:
         try:
             result = tiny_forward(meta, config, plan)

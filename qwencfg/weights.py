@@ -149,11 +149,15 @@ def _parse_header(raw: bytes, label: str) -> dict[str, Tensor]:
 
 def read_hub_checkpoint(repo_id: str, revision: str | None, deadline: float) -> Checkpoint:
     """The tensors of a Hub checkpoint, from its index and two range requests per shard (headers only)."""
-    from huggingface_hub import hf_hub_url
+    from .sources.hub import _hub_error, _unreachable_reason, _within, check_hub_environment
+
+    check_hub_environment()
+    from huggingface_hub import constants, hf_hub_url
     from huggingface_hub.errors import EntryNotFoundError
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
-    from .sources.hub import _hub_error, _unreachable_reason, _within
+    if constants.is_offline_mode():
+        raise HubError(f"{repo_id}: HF_HUB_OFFLINE is set, so the checkpoint's headers cannot be fetched", hint="unset HF_HUB_OFFLINE, or give --weights-from a local folder")
 
     session, headers = get_session(), build_hf_headers()
     counted = [0]

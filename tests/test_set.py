@@ -9,7 +9,7 @@ import pytest
 from qwencfg import UNSET, apply_overrides, load
 from qwencfg.errors import UnknownKey
 
-from .conftest import preset_data, run, write_json
+from .conftest import ROOT, preset_data, run, write_json
 from .transformers_view import saved_by_transformers
 
 PRESET_7B = Path(__file__).resolve().parent.parent / "qwencfg" / "data" / "presets" / "qwen2.5-vl-7b-instruct.json"
@@ -214,8 +214,9 @@ def test_missing_output_folder(flat, tmp_path):
     )
 
 
-def test_no_overrides_and_stray_words(flat):
-    assert error_of("set", str(flat)) == "no overrides given. E.g. qwencfg set SOURCE --vision.depth 36"
+def test_no_overrides_copies_and_stray_words_are_refused(flat, tmp_path):
+    assert run("set", "qwen3.6-27b", "-o", f"{tmp_path}/copy/").exit_code == 0  # a preset as a local file, byte for byte
+    assert (tmp_path / "copy" / "config.json").read_bytes() == (ROOT / "qwencfg" / "data" / "presets" / "qwen3.6-27b.json").read_bytes()
     assert error_of("set", str(flat), "--vision.depth") == "--vision.depth needs a value, e.g. --vision.depth 36 (or --unset vision.depth to remove it)"
     assert error_of("set", str(flat), "other.json", "--vision.depth", "4").startswith("'other.json': only one SOURCE is allowed")
 

@@ -237,7 +237,7 @@ def test_dry_run_without_a_change_says_so(tmp_path):
 
 def test_a_key_without_a_section_has_one_period():
     assert error_line(run("set", "qwen2.5-vl-3b-instruct", "--num_hidden_layers", "3")) == (
-        "num_hidden_layers: an override path starts with vision., text. or model. E.g. --vision.depth 36 or --text.hidden_size 4096"
+        "num_hidden_layers: an override path starts with vision., text. or model. Did you mean --text.num_hidden_layers?"
     )
 
 

@@ -43,5 +43,7 @@ def diff(a: str, b: str, ignore: tuple[str, ...], include_all: bool, raw: bool, 
     if not quiet:
         warn([f"A: {w}" for w in config_a.warnings] + [f"B: {w}" for w in config_b.warnings])
     result = diff_configs(config_a, config_b, ignore=list(ignore), include_all=include_all, raw=raw)
+    if not quiet:
+        warn([f"--ignore {p!r} matches no key of these configs" for p in result.unmatched_ignores])
     code = EXIT_OK if result.same else EXIT_FAILED
     finish((lambda: None) if quiet else (lambda: render_diff(result, Format(output_format.lower()), stdout_console())), code)

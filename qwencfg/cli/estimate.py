@@ -24,7 +24,7 @@ Examples:
 @click.option("--batch", type=int, default=1, show_default=True, help="Sequences in the KV cache.")
 @click.option("--image", default="448x448", show_default=True, help="Vision tokens for an image of WIDTHxHEIGHT pixels.")
 @click.option("--tp", help="Each rank's share for these tensor-parallel sizes, e.g. 2,4,8.")
-@click.option("--dtype", help="dtype of the KV cache and the tp shares: bf16, fp16, fp32, fp8 (default: the config's).")
+@click.option("--dtype", type=click.Choice(("bf16", "fp16", "fp32", "fp8")), help="dtype of the KV cache and the tp shares (default: the config's).")
 @click.option("--min-pixels", type=int, default=56 * 56, show_default=True, help="The processor's smallest image, in pixels (transformers' default).")
 @click.option("--max-pixels", type=int, default=28 * 28 * 1280, show_default=True, help="The processor's largest image, in pixels (transformers' default; checkpoints often set their own).")
 @format_option()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import BadValue, QwencfgError
+from ..units import BUILD_DTYPES
 from .app import SOURCE_HELP, app, finish, format_option, handles_errors, report_error, source_argument, warn
 
 EPILOG = """Stages: rules, transformers (the config class), meta (the real model on the meta device),
@@ -44,7 +45,7 @@ def parse_tp(text: str | None) -> tuple[int, ...]:
 @app.command(help="Check a config: static rules, the transformers config class, the real model on meta and on a device.\n\nEach SOURCE is " + SOURCE_HELP, epilog=EPILOG)
 @source_argument("sources", metavar="SOURCE...", nargs=-1, required=True)
 @click.option("--device", "-d", shell_complete=_complete_device, help="Also build on this device: cpu, cuda, cuda:N, auto (all GPUs via accelerate) or meta.")
-@click.option("--dtype", type=click.Choice(("bf16", "fp16", "fp32")), default="bf16", show_default=True, help="Weight dtype for --device.")
+@click.option("--dtype", type=click.Choice(BUILD_DTYPES), default="bf16", show_default=True, help="Weight dtype for --device.")
 @click.option("--forward", is_flag=True, help="With --device: run one tiny forward pass and check the logits.")
 @click.option("--tp", help="Check tensor parallelism for these sizes, e.g. 2,4,8 (with --device: on real ranks).")
 @click.option("--expect-params", help="Fail unless the model, or the checkpoint with its MTP layers, has this many parameters: 8292166656, or 8.29B (rounding tolerated).")
@@ -74,7 +75,7 @@ def validate(sources: tuple[str, ...], device, dtype, forward, tp, expect_params
                       expect_params=expect_params, force=force, strict=strict, allow=tuple(allow),
                       weights=weights or weights_from is not None, weights_from=weights_from)
     check_options(options)
-    reports, exit_code = [], 0
+    reports, unreadable, exit_code = [], [], 0
     for source in sources:
         try:
             config = load(source, progress=spinner)
@@ -82,6 +83,7 @@ def validate(sources: tuple[str, ...], device, dtype, forward, tp, expect_params
             if len(sources) == 1:
                 raise
             exit_code = max(exit_code, report_error(exc))  # report it, then check the other configs
+            unreadable.append((source, str(exc)))  # and keep it in the report, so CI sees it too
             continue
         if output_format == "table" and not quiet and not is_secondary_rank():
             warn(config.warnings)
@@ -89,4 +91,4 @@ def validate(sources: tuple[str, ...], device, dtype, forward, tp, expect_params
     code = max([exit_code] + [r.exit_code for r in reports])
     if is_secondary_rank():  # started by torchrun: every rank checks, rank 0 alone reports
         finish(lambda: None, code)
-    finish(lambda: render_validate(reports, output_format, stdout_console(), several=len(sources) > 1, quiet=quiet) if reports else None, code)
+    finish(lambda: render_validate(reports, output_format, stdout_console(), several=len(sources) > 1, quiet=quiet, unreadable=unreadable), code)

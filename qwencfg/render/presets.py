@@ -24,7 +24,10 @@ def render_presets(entries: list[PresetEntry], fmt: Format, console: Console) ->
         ]
         console.print("\n".join(lines), markup=False, soft_wrap=True)
         return
-    table = Table(title=f"{len(entries)} bundled presets (qwencfg show NAME)", title_justify="left")
+    if not entries:
+        console.print("no bundled preset of this family (`qwencfg presets` lists them all)")
+        return
+    table = Table(title=f"{len(entries)} bundled preset{'s' if len(entries) != 1 else ''} (qwencfg show NAME)", title_justify="left")
     columns = [("preset", "left"), ("family", "left"), ("layout", "left"), ("parameters (ours)", "right"), ("published", "right"), ("agrees", "left")]
     if console.width >= 150:
         columns.append(("Hub repo", "left"))

@@ -109,7 +109,7 @@ def _show_tables(view: Overview, console: Console) -> None:
                 value.stylize("dim")
             cells: list[Any] = [row.key, value]
             if with_default:
-                cells.append(Text("" if row.unknown else format_value(row.default), style="dim"))
+                cells.append(Text("" if row.unknown else format_value(row.default, limit=400), style="dim"))
             if with_meaning:
                 cells.append(Text(_meaning(row), style="dim" if row.unknown else ""))
             table.add_row(*cells)
@@ -184,7 +184,7 @@ def show_markdown(view: Overview) -> str:
             value = f"`{md_escape(format_value(row.value, limit=400))}`"
             if row.differs:
                 value = f"**{value}**"
-            default = "" if row.unknown else f"`{md_escape(format_value(row.default))}`"
+            default = "" if row.unknown else f"`{md_escape(format_value(row.default, limit=400))}`"
             lines.append(f"| `{row.key}` | {value} | {default} | {md_escape(_meaning(row))} |")
         lines.append("")
         for f in view.figures[section]:

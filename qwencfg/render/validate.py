@@ -44,15 +44,18 @@ def validate_json(report: Report) -> dict[str, Any]:
     }
 
 
-def render_validate(reports: list[Report], fmt: str, console: Console, several: bool = False, quiet: bool = False) -> None:
-    """One report as documented; for several SOURCEs one after another, a JSON array, or one JUnit file."""
+def render_validate(reports: list[Report], fmt: str, console: Console, several: bool = False, quiet: bool = False,
+                    unreadable: list[tuple[str, str]] = ()) -> None:
+    """One report as documented; for several SOURCEs one after another, a JSON array, or one JUnit file.
+
+    A SOURCE that could not be read (its error went to stderr) stays in the JSON and JUnit reports."""
     if fmt == "json":
-        data = [validate_json(r) for r in reports]
+        data = [validate_json(r) for r in reports] + [{"source": {"label": source}, "valid": False, "exit_code": 2, "error": error} for source, error in unreadable]
         console.print(dump_json(data if several else data[0]), markup=False, soft_wrap=True)
     elif fmt == "junit":
-        console.print(validate_junit(reports), markup=False, soft_wrap=True)
+        console.print(validate_junit(reports, unreadable), markup=False, soft_wrap=True)
     elif fmt == "markdown":
-        console.print("\n".join(validate_markdown(r) for r in reports), markup=False, soft_wrap=True)
+        console.print("\n".join([validate_markdown(r) for r in reports] + [f"**unreadable: {md_escape(s)}**: {md_escape(e)}\n" for s, e in unreadable]), markup=False, soft_wrap=True)
     else:
         for index, report in enumerate(reports):
             if quiet and report.valid:
@@ -144,13 +147,14 @@ def _tp_table(details: dict[str, Any]) -> Table:
     return table
 
 
-def validate_junit(reports: list[Report]) -> str:
-    """One test suite per config, with one test case per rule and per stage, for CI test reporters."""
+def validate_junit(reports: list[Report], unreadable: list[tuple[str, str]] = ()) -> str:
+    """One test suite per config, with one test case per rule and per stage, for CI test reporters;
+    a config that could not be read is a suite with one error."""
     root = ET.Element("testsuites", name="qwencfg validate")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     seconds = 0.0
-    for report in reports:
-        suite = _junit_suite(report)
+    suites = [_junit_suite(report) for report in reports] + [_junit_unreadable(source, error) for source, error in unreadable]
+    for suite in suites:
         root.append(suite)
         for key in totals:
             totals[key] += int(suite.get(key))
@@ -160,6 +164,13 @@ def validate_junit(reports: list[Report]) -> str:
     root.set("time", f"{seconds:.3f}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _junit_unreadable(source: str, error: str) -> ET.Element:
+    suite = ET.Element("testsuite", name=f"qwencfg validate {source}", tests="1", failures="0", errors="1", skipped="0", time="0")
+    case = ET.SubElement(suite, "testcase", classname="qwencfg.sources", name="read", time="0")
+    ET.SubElement(case, "error", message=error, type="unreadable").text = error
+    return suite
 
 
 def _junit_suite(report: Report) -> ET.Element:

@@ -35,11 +35,14 @@ Progress = Callable[[str], ContextManager]
 
 
 def check_hub_environment() -> None:
-    """Refuses a Hugging Face variable that would make importing huggingface_hub fail."""
+    """Refuses a Hugging Face variable that would make importing huggingface_hub fail, or every request."""
     for name in NUMERIC_HUB_VARIABLES:
         value = os.environ.get(name)
         if value and not value.strip().isdigit():
             raise BadValue(f"{name}={value!r} is not a whole number of seconds", hint=f"unset {name}, or give e.g. 10")
+    endpoint = os.environ.get("HF_ENDPOINT")
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        raise BadValue(f"HF_ENDPOINT={endpoint!r} is not an http(s) address", hint="unset it, or give e.g. https://huggingface.co")
 
 
 def split_repo_revision(source: str) -> tuple[str, str | None]:
