@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import re
+import warnings
 from typing import Any
 
 from ..tiny import tiny_config
@@ -102,7 +103,8 @@ def _outcome(family: Any, data: dict) -> tuple:
     transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)
     model_class = getattr(transformers, family.architecture)
-    with contextlib.redirect_stderr(io.StringIO()):
+    with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a size of 0 is the point of the probe: torch says so
         config = CONFIG_MAPPING[family.name].from_dict(json.loads(json.dumps(data)))
         with torch.device("meta"):
             shapes = tuple((n, tuple(p.shape)) for n, p in model_class(config).named_parameters())
