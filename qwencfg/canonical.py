@@ -41,10 +41,26 @@ KNOWN_EXTRA_MEANINGS = {
 EXTRAS_WITH_EFFECT = frozenset({"quantization_config", "mtp_num_hidden_layers", "mtp_use_dedicated_embeddings"})
 
 
+def extra_has_effect(section: str, key: str) -> bool:
+    """Whether a key no config class declares still changes the model: a text key transformers'
+    cache and masks read when present (sliding_window, attention_chunk_size), or qwencfg's own."""
+    return key in EXTRAS_WITH_EFFECT or (section == "text" and key in load_schema().read_when_present)
+
+
+def extra_meaning(section: str, key: str) -> str | None:
+    """What a key no config class declares is, when qwencfg knows."""
+    if key in KNOWN_EXTRA_MEANINGS:
+        return KNOWN_EXTRA_MEANINGS[key]
+    if section == "text" and key in load_schema().read_when_present:
+        return "not declared by this config class, but transformers' cache and attention masks read it when present"
+    return None
+
+
 class NoticeKind(str, Enum):
     LAYOUT = "layout"  # the file's shape changes what transformers reads
     SHADOWED = "shadowed"  # a hybrid file's top-level copy disagrees with text_config, which wins
     TYPO = "typo"  # an unknown key that looks like a misspelt field
+    NO_MODEL_TYPE = "no-model-type"  # read by its architectures; transformers' AutoConfig refuses it
 
 
 @dataclass(frozen=True)
@@ -160,7 +176,7 @@ def read_config(raw: RawConfig, schema: Schema | None = None) -> Config:
     for section in SECTIONS:
         sec = family.sections[section]
         values[section], present[section], extras[section] = _read_section(sec, raws[section])
-        problems += _type_problems(section, sec, raws[section])
+        problems += _type_problems(section, sec, raws[section], schema)
     _normalize_text(values["text"], raws["text"], family)
     _normalize_model(values["model"], raws["text"], family)
     inherited = {"text": sections.inherited_text_keys()}
@@ -194,7 +210,7 @@ def _detect_family(data: Any, label: str, schema: Schema) -> tuple[Family, list[
     if isinstance(architectures, list) and architectures and isinstance(architectures[0], str):
         by_arch = schema.family_for_architecture(architectures[0])
     if model_type is None and by_arch is not None:
-        return by_arch, [Notice(NoticeKind.LAYOUT, f"no model_type: read as {by_arch.name} from architectures {architectures[0]}")]
+        return by_arch, [Notice(NoticeKind.NO_MODEL_TYPE, f"no model_type: read as {by_arch.name} from architectures {architectures[0]}; transformers' AutoConfig refuses a file without one")]
     if model_type is None:
         raise NotAQwenConfig(f"{label} has no model_type", hint=f"a Qwen vision-language config has one of: {supported}")
     close = difflib.get_close_matches(str(model_type), list(schema.families), n=1)
@@ -253,11 +269,13 @@ def _read_section(sec: Section, raw: dict) -> tuple[dict, frozenset[str], frozen
     return values, frozenset(present), frozenset(extras)
 
 
-def _type_problems(section: str, sec: Section, raw: dict) -> list["TypeProblem"]:
+def _type_problems(section: str, sec: Section, raw: dict, schema: Schema) -> list["TypeProblem"]:
     problems = []
     for key, value in raw.items():
         name = _canonical_key(sec, key)
         f = sec.fields.get(name)
+        if f is None and section == "text" and key in schema.read_when_present:
+            f = schema.field_anywhere(section, key)  # read by transformers anyway: typed as where it is declared
         if f is None or (name != key and name in ("rope_parameters", "layer_types")) or value_fits(value, f.kinds, f.items):
             continue
         problems.append(TypeProblem(f"{section}.{name}", value, f.type))
@@ -417,7 +435,7 @@ def likely_typo_of(config: Config, section: str, key: str) -> str | None:
     """The field (`section.key`) an unknown key was probably meant to be, if it looks like a typo.
 
     In a flat file the top level holds text keys too, so a top-level typo may be of either."""
-    if key.startswith("_") or key in KNOWN_EXTRA_MEANINGS or key in BOOKKEEPING:
+    if key.startswith("_") or extra_meaning(section, key) or key in BOOKKEEPING:
         return None
     if section == "model" and not config.family.reads_flat_text and key in config.family.sections["text"].fields:
         return None  # reported as an ignored top-level text key

@@ -14,7 +14,7 @@ from enum import Enum
 from functools import cached_property
 from typing import Any
 
-from .canonical import BOOKKEEPING, EXTRAS_WITH_EFFECT, Config
+from .canonical import BOOKKEEPING, Config, extra_has_effect
 from .count import CheckpointCount, try_count_checkpoint
 from .schema import SECTIONS
 
@@ -126,9 +126,9 @@ def diff(a: Config, b: Config, ignore: list[str] | tuple[str, ...] = (), include
             elif key in fields_b and key not in a.extras[section]:
                 only_b.append(path)
             elif in_a:
-                changes.append(Change(path, ChangeKind.REMOVED, a.values[section][key], None, no_effect=_ignored_key(key)))
+                changes.append(Change(path, ChangeKind.REMOVED, a.values[section][key], None, no_effect=_ignored_key(section, key)))
             else:
-                changes.append(Change(path, ChangeKind.ADDED, None, b.values[section][key], no_effect=_ignored_key(key)))
+                changes.append(Change(path, ChangeKind.ADDED, None, b.values[section][key], no_effect=_ignored_key(section, key)))
     changes = [c for c in changes if not _ignored(c.path, ignore, include_all)]  # rope sub-keys too
     return DiffResult(a, b, [_with_effect(c, a, b) for c in changes], only_a, only_b, unmatched_ignores=_unmatched(ignore, paths))
 
@@ -144,8 +144,8 @@ def _unmatched(patterns: list[str] | tuple[str, ...], paths: list[str]) -> list[
     return [p for p in patterns if not any(fnmatch.fnmatchcase(path, p) for path in paths)]
 
 
-def _ignored_key(key: str) -> str | None:
-    return None if key in EXTRAS_WITH_EFFECT else "transformers ignores this key"
+def _ignored_key(section: str, key: str) -> str | None:
+    return None if extra_has_effect(section, key) else "transformers ignores this key"
 
 
 def _with_effect(change: Change, a: Config, b: Config) -> Change:
@@ -154,7 +154,7 @@ def _with_effect(change: Change, a: Config, b: Config) -> Change:
         return Change(change.path, change.kind, change.a, change.b, change.a_from, change.b_from, reason)
     if change.no_effect is None and change.kind is ChangeKind.CHANGED and _is_extra(change, a) and _is_extra(change, b):
         key = change.path.split(".")[1]
-        return Change(change.path, change.kind, change.a, change.b, change.a_from, change.b_from, _ignored_key(key))
+        return Change(change.path, change.kind, change.a, change.b, change.a_from, change.b_from, _ignored_key(change.section, key))
     return change
 
 

@@ -206,6 +206,8 @@ def target_field(config: Config, target: Target) -> Field | None:
         schema = load_schema()
         kinds = schema.rope_parameter_kinds.get(target.sub, ("any",))
         choices = schema.rope_types if target.sub == "rope_type" else None
+        if choices and config.family.sections["text"].mrope_means_default:
+            choices = (*choices, "mrope")  # the legacy spelling these families read as "default"
         items = ("int",) if target.sub == "mrope_section" else None
         return Field(target.sub, " or ".join(kinds), kinds, None, "", False, items=items, choices=choices)
     return config.family.sections[target.section].fields.get(target.key)
@@ -235,6 +237,12 @@ def check_value(config: Config, target: Target, value: Any) -> None:
     """Refuses a typed value that transformers or the model would refuse, before anything is written."""
     field_ = target_field(config, target)
     problem = value_problem(target.path, field_, value) if field_ else None
+    if problem is None and target.key == "rope_parameters" and target.sub is None and isinstance(value, dict):
+        for sub, item in value.items():  # the whole dict: each rope parameter as if set on its own
+            check_value(config, Target(target.section, target.key, ROPE_SUBKEY_ALIASES.get(sub, sub)), item)
+            if ROPE_SUBKEY_ALIASES.get(sub, sub) not in load_schema().rope_parameter_kinds:
+                close = difflib.get_close_matches(sub, list(load_schema().rope_parameter_kinds), n=3)
+                raise BadValue(f"{target.path}.{sub}: {sub!r} is not a rope parameter", hint=f"did you mean {', '.join(close)}?" if close else "nothing was written")
     if problem:
         raise BadValue(problem, hint="nothing was written")
 
@@ -295,6 +303,10 @@ def apply_overrides(config: Config, overrides: list[Override] | dict[str, Any]) 
         for override in overrides:
             target = resolve(config, override.path)
             pairs.append((target, UNSET if override.unset else coerce(config, target, override.text or "")))
+    seen = [t.path for t, _ in pairs]
+    twice = next((p for p in seen if seen.count(p) > 1), None)
+    if twice:
+        raise BadValue(f"{twice} is given more than once", hint="give each key one value (or one --unset)")
     writer = _JsonWriter(config)
     notes = []
     for target, value in pairs:
@@ -386,13 +398,15 @@ class _JsonWriter:
 
     def _apply_rope(self, location: tuple[str, ...], sub: str | None, value: Any) -> None:
         holder = self._dict_at(location, create=False) or {}
-        rope_key = next((k for k in ("rope_parameters", "rope_scaling") if isinstance(holder.get(k), dict)), None)
+        # transformers reads rope_scaling over rope_parameters; a file with both gets the edit in both
+        rope_keys = [k for k in ("rope_scaling", "rope_parameters") if isinstance(holder.get(k), dict)]
         if sub is None:  # the whole dict
             if value is UNSET:
                 for key in ("rope_parameters", "rope_scaling", "rope_theta"):
                     self._delete((*location, key))
                 return
-            self._set((*location, rope_key or "rope_parameters"), value)
+            for rope_key in rope_keys or ["rope_parameters"]:
+                self._set((*location, rope_key), value)
             if isinstance(value, dict) and "rope_theta" in value and "rope_theta" in holder:
                 self._set((*location, "rope_theta"), value["rope_theta"])
             return
@@ -402,19 +416,19 @@ class _JsonWriter:
                 self._delete((*location, "rope_theta"))
             else:
                 self._set((*location, "rope_theta"), value)
-            if rope_key is None or "rope_theta" not in holder[rope_key]:
-                return
-        if rope_key is None:
+            rope_keys = [k for k in rope_keys if "rope_theta" in holder[k]]
+        if not rope_keys and not (sub == "rope_theta" and "rope_theta" in holder):
             if value is not UNSET:
                 self._set((*location, "rope_parameters"), {sub: value})
             return
-        present = [s for s in spellings if s in holder[rope_key]]
-        if value is UNSET:
-            for s in present:
-                self._delete((*location, rope_key, s))
-        else:
-            for s in present or [sub]:
-                self._set((*location, rope_key, s), value)
+        for rope_key in rope_keys:
+            present = [s for s in spellings if s in holder[rope_key]]
+            if value is UNSET:
+                for s in present:
+                    self._delete((*location, rope_key, s))
+            else:
+                for s in present or [sub]:
+                    self._set((*location, rope_key, s), value)
 
     def rederive_layer_types(self, touched: set[str]) -> list[str]:
         """Keeps a written-out layer_types in step when the keys it derives from change."""

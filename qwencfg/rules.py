@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Callable, Iterator
 
-from .canonical import Config, NoticeKind, did_you_mean, is_int, likely_typo_of, positive_int, value_fits
+from .canonical import Config, NoticeKind, describe_value, did_you_mean, is_int, likely_typo_of, positive_int, value_fits
 from .derived import mrope_section, rotary_dim, text_head_dim
 from .schema import SECTIONS, load_schema
 
@@ -349,7 +349,12 @@ def _layer_types(config: Config) -> Iterator[Finding]:
                       f"use {' or '.join(built)}", keys=(path,))
     full = config.family.layer_types.full_attention
     if config.family.layer_types.derived_from == "full_attention_interval" and types and full not in types:
-        yield Finding("layer-types", Severity.WARNING, f"{path} has no {full} layer", keys=(path,))
+        # the cache measures the sequence on its attention layers: with none, generation fails
+        yield Finding("layer-types", Severity.ERROR, f"{path} has no {full} layer; the model's cache needs at least one",
+                      f"give text.num_hidden_layers at least {config.family.layer_types.interval_default or 1}, or a {full} entry", keys=(path,), reads=(path, "text.num_hidden_layers"))
+    if "sliding_attention" in types and config.text.get("sliding_window") is None:
+        yield Finding("layer-types", Severity.ERROR, f"{path} has sliding_attention layers but there is no sliding window (text.use_sliding_window is false)",
+                      "set --text.use_sliding_window true and a text.sliding_window, or --unset text.layer_types", keys=(path,), reads=(path, "text.use_sliding_window", "text.sliding_window"))
 
 
 # --- mixture of experts --------------------------------------------------------------------------
@@ -381,6 +386,102 @@ def _linear_heads(config: Config) -> Iterator[Finding]:
                       _fix("text.linear_num_value_heads", (v // k + 1) * k), keys=("text.linear_num_value_heads",), reads=("text.linear_num_key_heads",))
 
 
+# --- numbers the model's arithmetic needs --------------------------------------------------------
+
+
+def _ranges(config: Config) -> Iterator[tuple[str, Any, str]]:
+    """(path, value, what it must be) of every number the modeling code divides or samples by."""
+    for section in SECTIONS:
+        for key, value in config.values[section].items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if key.endswith("_eps") and not value > 0:
+                yield f"{section}.{key}", value, "greater than 0 (the norms divide by it)"
+            elif key.endswith("dropout") and not 0 <= value <= 1:
+                yield f"{section}.{key}", value, "between 0 and 1 (a probability)"
+            elif key == "initializer_range" and not value >= 0:
+                yield f"{section}.{key}", value, "0 or more (a standard deviation)"
+    rope = config.text.get("rope_parameters")
+    theta = rope.get("rope_theta") if isinstance(rope, dict) else None
+    if isinstance(theta, (int, float)) and not isinstance(theta, bool) and not theta > 0:
+        yield "text.rope_parameters.rope_theta", theta, "greater than 0 (the rotary frequencies are its powers)"
+    experts, chosen = config.text.get("num_experts"), config.text.get("num_experts_per_tok")
+    if is_int(experts) and experts > 0 and is_int(chosen) and chosen < 1:
+        yield "text.num_experts_per_tok", chosen, "at least 1 (each token is routed to that many experts)"
+
+
+@rule("value-ranges", "epsilons, dropouts, the rope base and experts per token are in the range the model's arithmetic needs")
+def _value_ranges(config: Config) -> Iterator[Finding]:
+    for path, value, needed in _ranges(config):
+        yield Finding("value-ranges", Severity.ERROR, f"{path} is {value}; it must be {needed}", keys=(path,))
+
+
+@rule("rope-parameters", "rope_parameters holds the keys its rope_type needs")
+def _rope_keys(config: Config) -> Iterator[Finding]:
+    rope = config.text.get("rope_parameters")
+    if not isinstance(rope, dict) or not isinstance(rope.get("rope_type"), str):
+        return
+    missing = [k for k in load_schema().rope_required.get(rope["rope_type"], ()) if k not in rope]
+    if missing:
+        path = "text.rope_parameters"
+        yield Finding("rope-parameters", Severity.ERROR, f"{path} of rope_type {rope['rope_type']!r} needs {', '.join(missing)}",
+                      f"set --{path}.{missing[0]} VALUE, or another rope_type", keys=(f"{path}.rope_type",))
+
+
+MULTIMODAL_TOKENS = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
+
+
+@rule("distinct-tokens", "the image, video and vision start/end token ids are four different ids")
+def _distinct_tokens(config: Config) -> Iterator[Finding]:
+    ids = {key: config.model.get(key) for key in MULTIMODAL_TOKENS if is_int(config.model.get(key))}
+    seen: dict[int, str] = {}
+    for key, value in ids.items():
+        if value in seen:
+            yield Finding("distinct-tokens", Severity.ERROR, f"model.{key} {value} is also model.{seen[value]}; the model could not tell them apart",
+                          keys=(f"model.{key}",), reads=(f"model.{key}", f"model.{seen[value]}"))
+        seen.setdefault(value, key)
+
+
+# --- how the weights are stored ------------------------------------------------------------------
+
+
+def quantization_problems(quantization: Any) -> list[str]:
+    """What from_pretrained would refuse in a quantization_config (empty: nothing)."""
+    if not isinstance(quantization, dict):
+        return [f"model.quantization_config is {describe_value(quantization)}; it must be an object"]
+    problems = []
+    method = quantization.get("quant_method")
+    known = load_schema().quant_methods
+    if not isinstance(method, str) or method.lower() not in known:
+        problems.append(f"model.quantization_config.quant_method {json.dumps(method)} is not a method transformers knows{did_you_mean(str(method), known)}")
+    for key in ("bits", "group_size"):
+        if key in quantization and not is_int(quantization[key]):
+            problems.append(f"model.quantization_config.{key} is {describe_value(quantization[key])}; it must be an integer")
+    block = quantization.get("weight_block_size")
+    if block is not None and not (isinstance(block, list) and len(block) == 2 and all(positive_int(b) for b in block)):
+        problems.append(f"model.quantization_config.weight_block_size is {json.dumps(block)}; it must be two positive integers")
+    for key in ("modules_to_not_convert", "ignored_layers"):
+        names = quantization.get(key)
+        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            problems.append(f"model.quantization_config.{key} is {describe_value(names)}; it must be a list of module names")
+    return problems
+
+
+@rule("quantization", "a quantization_config is one from_pretrained can read")
+def _quantization(config: Config) -> Iterator[Finding]:
+    if "quantization_config" in config.model:
+        for problem in quantization_problems(config.model["quantization_config"]):
+            yield Finding("quantization", Severity.ERROR, problem, keys=("model.quantization_config",))
+
+
+@rule("architectures", "architectures names the family's model class")
+def _architectures(config: Config) -> Iterator[Finding]:
+    names = config.model.get("architectures")
+    if isinstance(names, list) and names and names[0] != config.family.architecture:
+        yield Finding("architectures", Severity.WARNING, f"model.architectures names {json.dumps(names[0])}, but {config.family.name} is built by {config.family.architecture}",
+                      _fix("model.architectures", [config.family.architecture]), keys=("model.architectures",))
+
+
 # --- vocabulary ----------------------------------------------------------------------------------
 
 
@@ -407,16 +508,22 @@ def _token_ids(config: Config) -> Iterator[Finding]:
 @rule("file-consistency", "what the file says is what transformers reads")
 def _file(config: Config) -> Iterator[Finding]:
     for notice in config.warnings:
-        if notice.kind is not NoticeKind.TYPO:  # typos are the unknown-keys rule's
+        if notice.kind is NoticeKind.NO_MODEL_TYPE:  # AutoConfig refuses such a file
+            yield Finding("file-consistency", Severity.ERROR, notice.message, _fix("model.model_type", config.family.name), keys=("model.model_type",))
+        elif notice.kind is not NoticeKind.TYPO:  # typos are the unknown-keys rule's
             yield Finding("file-consistency", Severity.WARNING, notice.message)
 
 
-@rule("unknown-keys", "keys no config class declares (ignored by transformers)")
+@rule("unknown-keys", "keys no config class declares (ignored by transformers, unless its generic code reads them)")
 def _unknown(config: Config) -> Iterator[Finding]:
+    schema = load_schema()
     for section in SECTIONS:
         for key in sorted(config.extras[section]):
             typo = likely_typo_of(config, section, key)
-            if typo:
+            if section == "text" and key in schema.read_when_present:
+                yield Finding("unknown-keys", Severity.WARNING, f"{section}.{key} is not a field of {config.family.sections[section].class_name}, but transformers reads it when present: it changes the model",
+                              f"set --unset {section}.{key} if that is not meant", keys=(f"{section}.{key}",))
+            elif typo:
                 yield Finding("unknown-keys", Severity.WARNING, f"{section}.{key} is ignored by transformers", f"did you mean {typo}?", keys=(f"{section}.{key}",))
             elif not key.startswith("_"):
                 yield Finding("unknown-keys", Severity.INFO, f"{section}.{key} is ignored by transformers", keys=(f"{section}.{key}",))

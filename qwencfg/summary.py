@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .canonical import KNOWN_EXTRA_MEANINGS, Config, likely_typo_of
+from .canonical import Config, extra_meaning, likely_typo_of
 from .compare import ValueOrigin, value_origin
 from .count import CheckpointCount, try_count_checkpoint
 from .derived import Figure, figures
@@ -59,7 +59,7 @@ def _rows(config: Config, section: str) -> list[Row]:
         value = config.values[section][key]
         if field is None:
             typo = likely_typo_of(config, section, key)
-            meaning = KNOWN_EXTRA_MEANINGS.get(key) or "not a field: ignored by transformers" + (f" (did you mean {typo}?)" if typo else "")
+            meaning = extra_meaning(section, key) or "not a field: ignored by transformers" + (f" (did you mean {typo}?)" if typo else "")
             out.append(Row(key, value, None, meaning, ValueOrigin.FILE, unknown=True))
             continue
         origin = value_origin(config, section, key)

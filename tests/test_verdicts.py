@@ -27,7 +27,7 @@ def error_line(result) -> str:
     [
         (["--vision.fullatt_block_indexes", "1,x"], 'vision.fullatt_block_indexes item 1 is a string ("x"); transformers expects list[int] | tuple[int, ...]'),
         (["--text.hidden_act", "relux"], 'text.hidden_act "relux" is not one of the values transformers knows; did you mean relu or relu6 or relu2?'),
-        (["--text.rope_scaling.rope_type", "bogus"], 'text.rope_parameters.rope_type "bogus" is not one of the values transformers knows (default, dynamic, linear, llama3, longrope, proportional, yarn)'),
+        (["--text.rope_scaling.rope_type", "bogus"], 'text.rope_parameters.rope_type "bogus" is not one of the values transformers knows (default, dynamic, linear, llama3, longrope, proportional, yarn, mrope)'),
         (["--vision.depth", "-3"], "vision.depth is -3; the model needs it to be at least 1"),
         (["--text.hidden_size", "0"], "text.hidden_size is 0; the model needs it to be at least 1"),
         (["--text.rms_norm_eps", "NaN"], "NaN is not a finite number, and JSON has no spelling for it. Give a finite value"),

@@ -109,7 +109,7 @@ def _arg_docs(cls: type) -> dict[str, str]:
 _UNDOCUMENTED = {"transformers_version": "Version of transformers that saved the file"}
 
 
-def _section(cls: type, name: str, base_names: set[str], base_docs: dict[str, str], activations: list[str]) -> dict:
+def _section(cls: type, name: str, base_names: set[str], base_docs: dict[str, str], activations: list[str], dtypes: list[str]) -> dict:
     hints = _type_hints(cls)
     docs = {**_UNDOCUMENTED, **base_docs, **_arg_docs(cls)}
     fields = {}
@@ -127,6 +127,8 @@ def _section(cls: type, name: str, base_names: set[str], base_docs: dict[str, st
         choices = _literal_choices(annotation)
         if f.name.endswith("hidden_act") and "str" in kinds:
             choices = activations  # the modeling code looks the name up in ACT2FN
+        if f.name == "dtype" and "str" in kinds:
+            choices = dtypes  # torch.<name>, or "auto"
         fields[f.name] = {
             "type": _annotation_text(annotation),
             "kinds": kinds,
@@ -282,6 +284,7 @@ def build_schema() -> dict:
     base_names = {f.name for f in dataclasses.fields(base_cls)}
     base_docs = _arg_docs(base_cls)
     activations = _activation_names()
+    dtypes = _dtype_names()
     remap = dict(getattr(configuration_utils, "_LEGACY_LAYER_TYPE_REMAP", {}))
     families = {}
     for model_type in vision_language_families():
@@ -291,9 +294,9 @@ def build_schema() -> dict:
         vision_cls = getattr(subs["vision_config"], "config_class", subs["vision_config"])
         architecture = MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES[model_type]
         sections = {
-            "vision": _section(vision_cls, "vision", base_names, base_docs, activations),
-            "text": _section(text_cls, "text", base_names, base_docs, activations),
-            "model": _section(config_cls, "model", base_names, base_docs, activations),
+            "vision": _section(vision_cls, "vision", base_names, base_docs, activations, dtypes),
+            "text": _section(text_cls, "text", base_names, base_docs, activations, dtypes),
+            "model": _section(config_cls, "model", base_names, base_docs, activations, dtypes),
         }
         layer_types = _layer_types(text_cls, remap)
         if "layer_types" in sections["text"]["fields"]:
@@ -324,6 +327,10 @@ def build_schema() -> dict:
         "rope_types": _rope_types(),
         "activations": activations,
         "attention_layer_types": list(getattr(configuration_utils, "ALLOWED_ATTN_LAYER_TYPES", ())),
+        "rope_required": _rope_required_keys(families),
+        "read_when_present": _generic_config_attributes(),
+        "quant_methods": _quant_methods(),
+        "dtypes": _dtype_names(),
     }
     from .probes import probe_models
 
@@ -343,6 +350,73 @@ def _activation_names() -> list[str]:
         table = next(n.value for n in tree.body if isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "ACT2CLS" for t in n.targets))
         return sorted(key.value for key in table.keys)
     return sorted(ACT2CLS)
+
+
+def _rope_required_keys(families: dict) -> dict[str, list[str]]:
+    """The keys each rope type needs besides rope_theta, asked of a text config class."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    model_type = next(name for name, fam in families.items() if "rope_parameters" in fam["sections"]["text"]["fields"])
+    text_cls = CONFIG_MAPPING[model_type].sub_configs_defaults["text_config"]
+    text_cls = getattr(text_cls, "config_class", text_cls)
+    required = {}
+    for rope_type in _rope_types():
+        try:
+            text_cls(rope_parameters={"rope_type": rope_type, "rope_theta": 10000.0, "mrope_section": [1, 1, 1]})
+            required[rope_type] = []
+        except KeyError as exc:
+            required[rope_type] = sorted(re.findall(r"'(\w+)'", str(exc).split(":", 1)[-1]))
+        except Exception:  # noqa: BLE001 - refused for another reason: nothing to learn
+            required[rope_type] = []
+    return required
+
+
+# transformers' model-independent modules that read the decoder's (text) config for the cache and masks
+_GENERIC_MODULES = ("cache_utils", "masking_utils")
+
+
+def _generic_config_attributes() -> list[str]:
+    """Text-config attributes transformers' cache and masks read when a config has them
+    (`getattr(config, "sliding_window", None)`): set in a file, one changes the model even where no
+    class declares it."""
+    import ast
+    import importlib.util
+
+    names: set[str] = set()
+    for module in _GENERIC_MODULES:
+        spec = importlib.util.find_spec(f"transformers.{module}")
+        if spec is None or spec.origin is None:
+            continue
+        for node in ast.walk(ast.parse(open(spec.origin).read())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "getattr" and len(node.args) >= 2:
+                holder, name = node.args[0], node.args[1]
+                if "config" in ast.unparse(holder) and isinstance(name, ast.Constant) and isinstance(name.value, str) and not name.value.startswith("_"):
+                    names.add(name.value)
+    return sorted(names)
+
+
+def _quant_methods() -> list[str]:
+    """The quant_method values from_pretrained knows."""
+    try:
+        from transformers.quantizers.auto import AUTO_QUANTIZATION_CONFIG_MAPPING
+    except ImportError:
+        return _bundled_list("quant_methods")
+    return sorted(AUTO_QUANTIZATION_CONFIG_MAPPING)
+
+
+def _dtype_names() -> list[str]:
+    """What a config's dtype may say: a torch dtype's name, or "auto"."""
+    try:
+        import torch
+    except ImportError:
+        return _bundled_list("dtypes")
+    return sorted({"auto", *(name for name in dir(torch) if isinstance(getattr(torch, name), torch.dtype))})
+
+
+def _bundled_list(key: str) -> list[str]:
+    from .records import BUNDLED_SCHEMA
+
+    return json.loads(BUNDLED_SCHEMA.read_text()).get(key, [])
 
 
 def _rope_types() -> list[str]:

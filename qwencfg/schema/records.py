@@ -93,9 +93,17 @@ class Schema:
     rope_types: tuple[str, ...]  # the rope_type values transformers knows
     activations: tuple[str, ...]  # names of transformers' activation table (hidden_act)
     attention_layer_types: tuple[str, ...]  # what transformers' config classes accept in layer_types
+    rope_required: dict[str, tuple[str, ...]]  # rope type -> the keys it needs besides rope_theta
+    read_when_present: frozenset[str]  # text-config attributes transformers' cache and masks read when present
+    quant_methods: tuple[str, ...]  # the quantization_config.quant_method values from_pretrained knows
+    dtypes: tuple[str, ...]  # what a config's dtype may name
 
     def family_for_architecture(self, architecture: str) -> Family | None:
         return next((f for f in self.families.values() if f.architecture == architecture), None)
+
+    def field_anywhere(self, section: str, key: str) -> Field | None:
+        """The field `key` of `section` in the first family that declares it (to type an extra key)."""
+        return next((f.sections[section].fields[key] for f in self.families.values() if key in f.sections[section].fields), None)
 
 
 def from_json(data: dict) -> Schema:
@@ -141,6 +149,10 @@ def from_json(data: dict) -> Schema:
         rope_types=tuple(data["rope_types"]),
         activations=tuple(data["activations"]),
         attention_layer_types=tuple(data["attention_layer_types"]),
+        rope_required={k: tuple(v) for k, v in data["rope_required"].items()},
+        read_when_present=frozenset(data["read_when_present"]),
+        quant_methods=tuple(data["quant_methods"]),
+        dtypes=tuple(data["dtypes"]),
     )
 
 
