@@ -8,6 +8,7 @@ from typing import Any
 
 from .canonical import Config, is_int, positive_int
 from .errors import BadValue
+from .quantization import quantization_problems
 from .units import DTYPES
 
 SAMPLE_IMAGE = (448, 448)  # height, width in pixels
@@ -164,7 +165,9 @@ def model_figures(config: Config) -> list[Figure]:
         highest = max(token_ids.values())
         figures.append(Figure("highest_token_id", "highest multimodal token id", highest, note=f"vocab_size {vocab}", ok=highest < vocab))
     quantization = config.model.get("quantization_config")
-    if isinstance(quantization, dict) and quantization.get("quant_method"):
+    if quantization is not None and quantization_problems(quantization):
+        figures.append(Figure("quantization", "stored weights", "not readable", note=quantization_problems(quantization)[0], ok=False))
+    elif isinstance(quantization, dict) and quantization.get("quant_method"):
         bits = quantization.get("bits")
         skipped = quantization.get("modules_to_not_convert") or []
         note = (f"group size {quantization['group_size']}" if quantization.get("group_size") else "") + (

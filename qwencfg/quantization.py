@@ -8,10 +8,14 @@ convolutions, routers, the modules a config leaves out) stays in the config's dt
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from .canonical import describe_value, did_you_mean, is_int, positive_int
+from .errors import BadValue
+from .schema import load_schema
 from .units import DTYPE_OF_CONFIG, DTYPES
 
 SCHEMES = ("awq", "gptq", "fp8")
@@ -30,9 +34,14 @@ class QuantizedBytes:
 
 
 def quantized_bytes(inventory: dict[str, tuple[int, ...]], quantization: Any, config_dtype: Any) -> QuantizedBytes | None:
-    """Stored bytes under the config's `quantization_config`, or None for a scheme not modelled here."""
-    if not isinstance(quantization, dict):
+    """Stored bytes under the config's `quantization_config`, or None for a scheme not modelled here.
+
+    A quantization_config from_pretrained would refuse raises BadValue naming the key."""
+    if quantization is None:
         return None
+    problems = quantization_problems(quantization)
+    if problems:
+        raise BadValue(problems[0], hint="`qwencfg validate` lists every problem")
     method = str(quantization.get("quant_method", "")).lower()
     if method not in SCHEMES:
         return None
@@ -49,6 +58,28 @@ def quantized_bytes(inventory: dict[str, tuple[int, ...]], quantization: Any, co
         quantized += math.prod(shape)
         total += experts * _linear_bytes(method, quantization, rows, columns)
     return QuantizedBytes(_describe(method, quantization), total, quantized, kept, kept_dtype)
+
+
+def quantization_problems(quantization: Any) -> list[str]:
+    """What from_pretrained would refuse in a quantization_config (empty: nothing)."""
+    if not isinstance(quantization, dict):
+        return [f"model.quantization_config is {describe_value(quantization)}; it must be an object"]
+    problems = []
+    method = quantization.get("quant_method")
+    known = load_schema().quant_methods
+    if not isinstance(method, str) or method.lower() not in known:
+        problems.append(f"model.quantization_config.quant_method {json.dumps(method)} is not a method transformers knows{did_you_mean(str(method), known)}")
+    for key in ("bits", "group_size"):
+        if key in quantization and not is_int(quantization[key]):
+            problems.append(f"model.quantization_config.{key} is {describe_value(quantization[key])}; it must be an integer")
+    block = quantization.get("weight_block_size")
+    if block is not None and not (isinstance(block, list) and len(block) == 2 and all(positive_int(b) for b in block)):
+        problems.append(f"model.quantization_config.weight_block_size is {json.dumps(block)}; it must be two positive integers")
+    for key in ("modules_to_not_convert", "ignored_layers"):
+        names = quantization.get(key)
+        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            problems.append(f"model.quantization_config.{key} is {describe_value(names)}; it must be a list of module names")
+    return problems
 
 
 def _converted(name: str, shape: tuple[int, ...], skipped: list[str]) -> bool:

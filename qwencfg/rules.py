@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Callable, Iterator
 
-from .canonical import Config, NoticeKind, describe_value, did_you_mean, is_int, likely_typo_of, positive_int, value_fits
+from .canonical import Config, NoticeKind, did_you_mean, is_int, likely_typo_of, positive_int, value_fits
 from .derived import mrope_section, rotary_dim, text_head_dim
+from .quantization import quantization_problems
 from .schema import SECTIONS, load_schema
 
 
@@ -443,28 +444,6 @@ def _distinct_tokens(config: Config) -> Iterator[Finding]:
 
 
 # --- how the weights are stored ------------------------------------------------------------------
-
-
-def quantization_problems(quantization: Any) -> list[str]:
-    """What from_pretrained would refuse in a quantization_config (empty: nothing)."""
-    if not isinstance(quantization, dict):
-        return [f"model.quantization_config is {describe_value(quantization)}; it must be an object"]
-    problems = []
-    method = quantization.get("quant_method")
-    known = load_schema().quant_methods
-    if not isinstance(method, str) or method.lower() not in known:
-        problems.append(f"model.quantization_config.quant_method {json.dumps(method)} is not a method transformers knows{did_you_mean(str(method), known)}")
-    for key in ("bits", "group_size"):
-        if key in quantization and not is_int(quantization[key]):
-            problems.append(f"model.quantization_config.{key} is {describe_value(quantization[key])}; it must be an integer")
-    block = quantization.get("weight_block_size")
-    if block is not None and not (isinstance(block, list) and len(block) == 2 and all(positive_int(b) for b in block)):
-        problems.append(f"model.quantization_config.weight_block_size is {json.dumps(block)}; it must be two positive integers")
-    for key in ("modules_to_not_convert", "ignored_layers"):
-        names = quantization.get(key)
-        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-            problems.append(f"model.quantization_config.{key} is {describe_value(names)}; it must be a list of module names")
-    return problems
 
 
 @rule("quantization", "a quantization_config is one from_pretrained can read")

@@ -68,6 +68,9 @@ def layer_runs(values: list[str]) -> str:
     return " + ".join(f"{n} x {v}" for v, n in runs)
 
 
+MAX_SECONDS = 10**6  # a deadline beyond this is no deadline (and beyond the clock's range)
+
+
 def seconds_setting(variable: str, default: float) -> float:
     """A deadline in seconds from an environment variable (the default when it is unset)."""
     text = os.environ.get(variable)
@@ -77,6 +80,6 @@ def seconds_setting(variable: str, default: float) -> float:
         seconds = float(text)
     except ValueError:
         seconds = -1.0
-    if not 0 < seconds < float("inf"):
-        raise BadValue(f"{variable}={text!r} is not a number of seconds", hint=f"unset it, or give e.g. {default:g}")
+    if not 0 < seconds <= MAX_SECONDS:
+        raise BadValue(f"{variable}={text!r} is not a number of seconds up to {MAX_SECONDS:,}", hint=f"unset it, or give e.g. {default:g}")
     return seconds

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,15 +120,31 @@ def _shards(data: bytes, label: str) -> list[str]:
 
 def _local_header(path: Path) -> tuple[dict[str, Tensor], int]:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would never end
+            raise SourceUnreadable(f"{path} is not a regular file", hint="a checkpoint shard is a file")
         with open(path, "rb") as handle:
             prefix = handle.read(8)
             length = _header_length(prefix, str(path))
             raw = handle.read(length)
+            size = os.fstat(handle.fileno()).st_size
     except FileNotFoundError:
         raise SourceNotFound(f"{path}: a shard the index names is missing") from None
     except OSError as exc:
         raise SourceUnreadable(f"{path}: {exc.strerror or exc}") from None
-    return _parse_header(raw, str(path)), 8 + len(raw)
+    tensors = _parse_header(raw, str(path))
+    _check_complete(str(path), tensors, raw, 8 + len(raw), size)
+    return tensors, 8 + len(raw)
+
+
+def _check_complete(label: str, tensors: dict[str, Tensor], raw: bytes, header_end: int, size: int | None) -> None:
+    """A file cut short (its data does not reach where the header says) is one from_pretrained refuses."""
+    try:
+        ends = [int(entry["data_offsets"][1]) for name, entry in json.loads(raw).items() if name != "__metadata__"]
+    except (ValueError, KeyError, TypeError, IndexError):
+        raise SourceUnreadable(f"{label}: its safetensors header has no valid data_offsets") from None
+    if size is not None and header_end + max(ends, default=0) > size:
+        raise SourceUnreadable(f"{label} is cut short: its header places data up to byte {header_end + max(ends):,}, the file has {size:,}",
+                               hint="download the file again")
 
 
 def _header_length(prefix: bytes, label: str) -> int:
@@ -161,16 +179,23 @@ def read_hub_checkpoint(repo_id: str, revision: str | None, deadline: float) -> 
 
     session, headers = get_session(), build_hf_headers()
     counted = [0]
+    sizes: dict[str, int] = {}
 
     def get(filename: str, byte_range: tuple[int, int] | None = None) -> bytes:
         url = hf_hub_url(repo_id, filename, revision=revision)
         extra = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
-        response = session.get(url, headers={**headers, **extra}, follow_redirects=True)
-        hf_raise_for_status(response)
-        body = response.content
+        limit = byte_range[1] - byte_range[0] + 1 if byte_range else MAX_HEADER_BYTES
+        with session.stream("GET", url, headers={**headers, **extra}, follow_redirects=True) as response:
+            hf_raise_for_status(response)
+            total = response.headers.get("content-range", "").rpartition("/")[2]
+            if total.isdigit():
+                sizes[filename] = int(total)
+            body = b""
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:  # a server that ignores the range, or sends without end
+                    raise SourceUnreadable(f"{repo_id}/{filename}: the server sent more than the {limit:,} bytes asked for")
         counted[0] += len(body)
-        if byte_range and len(body) > byte_range[1] - byte_range[0] + 1:
-            raise SourceUnreadable(f"{repo_id}/{filename}: the server ignored the byte range and sent the whole file")
         return body
 
     def fetch() -> Checkpoint:
@@ -180,8 +205,12 @@ def read_hub_checkpoint(repo_id: str, revision: str | None, deadline: float) -> 
             files = [SINGLE_NAME]
         tensors: dict[str, Tensor] = {}
         for name in files:
-            length = _header_length(get(name, (0, 7)), f"{repo_id}/{name}")
-            tensors.update(_parse_header(get(name, (8, 7 + length)), f"{repo_id}/{name}"))
+            label = f"{repo_id}/{name}"
+            length = _header_length(get(name, (0, 7)), label)
+            raw = get(name, (8, 7 + length))
+            shard = _parse_header(raw, label)
+            _check_complete(label, shard, raw, 8 + length, sizes.get(name))
+            tensors.update(shard)
         return Checkpoint(f"{repo_id}@{revision}" if revision else repo_id, files, tensors, counted[0])
 
     try:
@@ -193,7 +222,7 @@ def read_hub_checkpoint(repo_id: str, revision: str | None, deadline: float) -> 
 
         if isinstance(exc, RemoteEntryNotFoundError):
             raise SourceNotFound(f"{repo_id}: no safetensors checkpoint ({SINGLE_NAME} or {INDEX_NAME})", hint="is the checkpoint stored in another format?") from None
-        reason = _unreachable_reason(exc, deadline)
+        reason = _unreachable_reason(exc, deadline, "the checkpoint's headers")
         if reason:
             raise HubError(f"{repo_id}: {reason}; the checkpoint's headers could not be read", hint="check the network or HF_ENDPOINT") from None
         raise _hub_error(exc, repo_id, revision) from None

@@ -50,11 +50,17 @@ def edit_target(path: Path) -> Path:
     other revisions share."""
     if not os.path.islink(path):
         return path
+    try:
+        followed = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise WriteRefused(f"{path} is a loop of symbolic links", hint="fix the links, or choose another -o") from None
+        raise WriteRefused(f"{path} is a symbolic link to {os.path.realpath(path)}, which does not exist", hint="fix the link, or choose another -o") from None
+    if not stat.S_ISREG(followed.st_mode):
+        return path  # /dev/stdout and its kind: written into through the link, never renamed over
     target = Path(os.path.realpath(path))
     if target.parent.name == "blobs" and target.parent.parent.name.startswith(("models--", "datasets--", "spaces--")):
         raise WriteRefused(f"{path} is a link into the Hugging Face cache", hint="write an edited copy with -o PATH instead")
-    if not target.exists():
-        raise WriteRefused(f"{path} is a symbolic link to {target}, which does not exist", hint="fix the link, or choose another -o")
     return target
 
 
@@ -104,14 +110,14 @@ def write_atomic(path: Path, text: str, replace: bool, expected: str | None = No
     existing = _lstat(path)
     if existing is not None and stat.S_ISLNK(existing.st_mode):
         path = edit_target(path)
-        existing = _lstat(path)
-    if existing is not None and not replace:
-        raise WriteRefused(f"{path} exists", hint="pass --force to overwrite it, or choose another -o")
+        existing = _lstat(path) if not os.path.islink(path) else os.stat(path)
     if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise WriteRefused(f"{path} is a folder")
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        _write_into(path, existing, text)  # a device or a pipe: never renamed over
+        _write_into(path, existing, text)  # a device or a pipe: written into, never renamed over
         return
+    if existing is not None and not replace:
+        raise WriteRefused(f"{path} exists", hint="pass --force to overwrite it, or choose another -o")
     if expected is not None and existing is not None and _read(path) != expected.encode("utf-8"):
         raise WriteRefused(f"{path} changed while it was being edited", hint="nothing was written; run the command again")
     folder = path.parent
@@ -159,6 +165,8 @@ def write_text(handle, text: str) -> None:
 
 def _write_into(path: Path, existing: os.stat_result, text: str) -> None:
     flags = os.O_WRONLY | os.O_NOCTTY
+    if stat.S_ISSOCK(existing.st_mode):
+        raise WriteRefused(f"{path} is a socket", hint="choose a file, a folder or a device for -o")
     if stat.S_ISFIFO(existing.st_mode):
         flags |= os.O_NONBLOCK  # no reader: refuse at once instead of waiting for one
     try:

@@ -73,7 +73,7 @@ def test_a_body_cut_short_is_one_line(fake_hub, hub_env):
 @pytest.mark.parametrize("value", ["abc", "-1"])
 def test_a_bad_hub_timeout_variable_is_bad_input_everywhere(fake_hub, hub_env, value):
     env = hub_env | {"HF_HUB_ETAG_TIMEOUT": value}
-    assert one_error(run_process("show", REPO, env=env)) == f"HF_HUB_ETAG_TIMEOUT={value!r} is not a whole number of seconds. Unset HF_HUB_ETAG_TIMEOUT, or give e.g. 10"
+    assert one_error(run_process("show", REPO, env=env)) == f"HF_HUB_ETAG_TIMEOUT={value!r} is not a whole number of seconds (at most 1,000,000). Unset HF_HUB_ETAG_TIMEOUT, or give e.g. 10"
     assert one_error(run_process("validate", "qwen2.5-vl-7b-instruct", env=env)).startswith("HF_HUB_ETAG_TIMEOUT=")
 
 

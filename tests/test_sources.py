@@ -69,9 +69,12 @@ def test_json_that_is_not_an_object(tmp_path):
 def test_model_type_missing_but_architectures_known(tmp_path):
     data = preset_data("qwen2.5-vl-3b-instruct")
     del data["model_type"]
-    result = run("show", str(write_json(tmp_path / "config.json", data)), "-f", "json")
+    path = str(write_json(tmp_path / "config.json", data))
+    result = run("show", path, "-f", "json")
     assert result.exit_code == 0
-    assert result.stderr == "qwencfg: warning: no model_type: read as qwen2_5_vl from architectures Qwen2_5_VLForConditionalGeneration\n"
+    assert result.stderr == ("qwencfg: warning: no model_type: read as qwen2_5_vl from architectures Qwen2_5_VLForConditionalGeneration; "
+                             "transformers' AutoConfig refuses a file without one\n")
+    assert run("validate", path).exit_code == 1  # what AutoConfig refuses is not valid
 
 
 def test_a_file_too_big_to_be_a_config(tmp_path):

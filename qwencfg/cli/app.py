@@ -68,10 +68,15 @@ def format_option(choices: tuple[str, ...] = FORMATS) -> Callable:
 
 
 def print_error(message: str) -> None:
-    """One error line on stderr (red on a terminal)."""
-    from ..render import stderr_console
+    """One error line on stderr (red on a terminal); only a list of broken rules goes on below it."""
+    from ..render import printable, stderr_console
 
-    stderr_console().print(f"[bold red]qwencfg: error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    lines = message.split("\n")
+    first = "\\n".join([lines[0]] + [line for line in lines[1:] if not line.startswith("  [")])  # a newline in a path stays on the line
+    rules = [line for line in lines[1:] if line.startswith("  [")]
+    stderr_console().print(f"[bold red]qwencfg: error:[/] {escape(printable(first))}", highlight=False, markup=True, soft_wrap=True)
+    for line in rules:
+        stderr_console().print(escape(printable(line)), highlight=False, markup=True, soft_wrap=True)
 
 
 def escape(text: str) -> str:
@@ -92,11 +97,11 @@ def report_error(exc: QwencfgError) -> int:
 
 
 def warn(warnings: list) -> None:
-    from ..render import stderr_console
+    from ..render import printable, stderr_console
 
     console = stderr_console()
     for message in warnings:
-        console.print(f"[yellow]qwencfg: warning:[/] {escape(str(message))}", soft_wrap=True)
+        console.print(f"[yellow]qwencfg: warning:[/] {escape(printable(str(message)))}", soft_wrap=True)
 
 
 def finish(render: Callable[[], None], code: int) -> NoReturn:

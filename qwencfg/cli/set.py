@@ -30,7 +30,7 @@ Examples:
     help="Apply typed, validated overrides and write the config back in its own layout, touching nothing else.",
     epilog=EPILOG,
 )
-@click.option("--output", "-o", help="Write to this file, or PATH/config.json for a folder (end with / to create it).")
+@click.option("--output", "-o", help="Write to this file, or PATH/config.json for a folder (end with / to create it); - is standard output.")
 @click.option("--in-place", is_flag=True, help="Replace the local SOURCE file (atomically; through a symbolic link to its target).")
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file, or a read-only SOURCE with --in-place.")
 @click.option("--allow-invalid", is_flag=True, help="Write even if the result breaks rules (each is reported).")
@@ -68,7 +68,7 @@ def set_(ctx: click.Context, output: str | None, in_place: bool, force: bool, al
                 write_atomic(target, edit.text, replace=True, expected=config.raw.text)
                 written_to = str(target)
             text = ""
-        elif output:
+        elif output and output != "-":
             path = output_path(output)
             write_atomic(path, edit.text, replace=force)
             written_to, text = str(path), ""

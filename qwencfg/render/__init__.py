@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from contextlib import nullcontext
 from enum import Enum
@@ -17,7 +18,7 @@ from rich.text import Text
 
 from ..units import format_bytes, format_count, layer_runs
 
-__all__ = ["Format", "dump_json", "format_bytes", "format_count", "format_value", "md_escape", "plain", "spinner", "stderr_console", "stdout_console"]
+__all__ = ["Format", "dump_json", "format_bytes", "format_count", "format_value", "md_escape", "plain", "print_table", "printable", "spinner", "stderr_console", "stdout_console"]
 
 
 class Format(str, Enum):
@@ -52,6 +53,23 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False, emoji=False)
 
 
+def print_table(console: Console, table: Any) -> None:
+    """A table at the console's width, or wider when its numbers need more: a narrow terminal then
+    wraps the lines, but a count is never cut."""
+    from rich.measure import Measurement
+
+    needed = Measurement.get(console, console.options.update(width=10_000), table).minimum
+    if needed <= console.width:
+        console.print(table)
+        return
+    width = console.width
+    console.width = needed  # rich never draws wider than its console
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = width
+
+
 def plain(console: Console) -> bool:
     """Whether the output has no colour, so marks must be spelled out (* for a changed value)."""
     return console.color_system is None or console.no_color
@@ -72,8 +90,17 @@ def format_value(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters spelled out (\\x1b), so a key in a file cannot move the terminal's
+    cursor, colour the screen or break an XML report."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    return printable(text).replace("|", "\\|")
 
 
 def dump_json(data: Any) -> str:

@@ -11,7 +11,7 @@ from rich.text import Text
 from ..compare import Change, ChangeKind, DiffResult, ValueOrigin
 from ..count import GROUPS, CheckpointCount
 from ..schema import SECTIONS
-from . import Format, dump_json, format_count, format_value, md_escape
+from . import Format, dump_json, format_count, format_value, md_escape, print_table, printable
 
 MARKS = {ChangeKind.CHANGED: ("~", "yellow"), ChangeKind.ADDED: ("+", "green"), ChangeKind.REMOVED: ("-", "red")}
 ORIGIN_NOTES = {ValueOrigin.FILE: "", ValueOrigin.DEFAULT: " (default)", ValueOrigin.INHERITED: " (from the top-level dtype)"}
@@ -98,15 +98,15 @@ def _diff_tables(result: DiffResult, console: Console) -> None:
         for c in changes:
             mark, style = MARKS[c.kind]
             a, b = cells(c)
-            table.add_row(Text(mark, style=style), Text(c.path, style=style), Text(a), Text(b), *([Text(c.no_effect, style="dim")] if c.no_effect else []))
-        console.print(table)
+            table.add_row(Text(mark, style=style), Text(printable(c.path), style=style), Text(printable(a)), Text(printable(b)), *([Text(c.no_effect, style="dim")] if c.no_effect else []))
+        print_table(console, table)
     for which, keys in (("A", result.only_in_a_family), ("B", result.only_in_b_family)):
         if keys:
             family = (result.a if which == "A" else result.b).family.name
             console.print(Text(f"only {family} ({which}) has: {', '.join(keys)}", style="cyan"))
     counts = None if result.raw else impact(result)
     if counts and not result.same:
-        console.print(_impact_table(result.parameters))
+        print_table(console, _impact_table(result.parameters))
 
 
 def _impact_rows(a: CheckpointCount, b: CheckpointCount) -> list[tuple[str, int, int]]:
@@ -122,7 +122,7 @@ def _impact_table(counts: tuple[CheckpointCount | None, CheckpointCount | None])
     a, b = counts
     rows = _impact_rows(a, b)
     table = Table(title="impact on parameters", title_justify="left")
-    table.add_column("component")
+    table.add_column("component", overflow="fold", min_width=8)
     for column, index in (("A", 1), ("B", 2)):
         table.add_column(column, justify="right", no_wrap=True, min_width=max(len(f"{r[index]:,}") for r in rows))
     table.add_column("delta", justify="right", no_wrap=True, min_width=max(len(f"{r[2] - r[1]:+,}") for r in rows))
@@ -141,12 +141,12 @@ def diff_markdown(result: DiffResult) -> str:
         lines += ["| | path | A | B |", "|---|---|---|---|"]
         for c in result.changes:
             a, b = (md_escape(x) for x in cells(c))
-            lines.append(f"| {MARKS[c.kind][0]} | `{c.path}` | `{a}` | `{b}` |")
+            lines.append(f"| {MARKS[c.kind][0]} | `{md_escape(c.path)}` | `{a}` | `{b}` |")
     if result.without_effect:
         lines += ["", "No effect on the loaded model:", "", "| | path | A | B | why |", "|---|---|---|---|---|"]
         for c in result.without_effect:
             a, b = (md_escape(x) for x in cells(c))
-            lines.append(f"| {MARKS[c.kind][0]} | `{c.path}` | `{a}` | `{b}` | {md_escape(c.no_effect or '')} |")
+            lines.append(f"| {MARKS[c.kind][0]} | `{md_escape(c.path)}` | `{a}` | `{b}` | {md_escape(c.no_effect or '')} |")
     for which, keys in (("A", result.only_in_a_family), ("B", result.only_in_b_family)):
         if keys:
             family = (result.a if which == "A" else result.b).family.name

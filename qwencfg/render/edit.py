@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..overrides import Edit
+from . import printable
 from .diff import cells
 
 
@@ -29,7 +30,7 @@ def render_edit(edit: Edit, console: Console, written_to: str | None) -> None:
         return
     for change in edit.changes.all_changes:
         a, b = cells(change)
-        console.print(Text(f"  {change.path}: {a} -> {b}"), soft_wrap=True)
+        console.print(Text(printable(f"  {change.path}: {a} -> {b}")), soft_wrap=True)
     if written_to is not None:
         count = len(edit.changes.all_changes)
         console.print(Text.assemble(("qwencfg: ", "green"), f"wrote {written_to} ({count} change{'s' if count != 1 else ''})"), soft_wrap=True)

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from ..memory import WEIGHT_DTYPES, Estimate, to_json
 from ..units import DTYPES
-from . import Format, dump_json, format_bytes, format_count, md_escape, plain
+from . import Format, dump_json, format_bytes, format_count, md_escape, plain, print_table
 
 DTYPE_LABELS = {"fp32": "float32", "bf16": "bfloat16 / float16", "fp8": "float8 / int8", "int4": "int4"}
 BAR_COLOURS = {"vision": "magenta", "text layers": "cyan", "embeddings": "green", "lm_head": "yellow", "mtp": "blue"}
@@ -75,14 +75,14 @@ def _tables(result: Estimate, console: Console) -> None:
     if count.mtp:
         title += f" (checkpoint {format_count(count.total)} with MTP)"
     table = Table(title=title, title_justify="left")
-    table.add_column("memory for")
+    table.add_column("memory for", overflow="fold", min_width=12)
     rows = _rows(result)
     table.add_column("bytes", justify="right", no_wrap=True, min_width=max(len(r[1]) for r in rows))
     if console.width >= 100:
         table.add_column("note", style="dim")
     for what, figure, note in rows:
         table.add_row(what, figure, *([note] if console.width >= 100 else []))
-    console.print(table)
+    print_table(console, table)
     console.print(_bar(result, plain(console)))
 
 

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..catalog import PresetEntry
-from . import Format, dump_json, md_escape
+from . import Format, dump_json, md_escape, print_table
 
 AGREES = {True: "yes", False: "NO", None: "-"}
 
@@ -38,7 +38,7 @@ def render_presets(entries: list[PresetEntry], fmt: Format, console: Console) ->
     for e in entries:
         cells = [e.name, e.family, e.layout, _ours(e), _published(e), Text(AGREES[e.agrees], style={True: "green", False: "bold red", None: "dim"}[e.agrees])]
         table.add_row(*cells, *([e.repo_id] if len(columns) > 6 else []))
-    console.print(table)
+    print_table(console, table)
 
 
 def _ours(entry: PresetEntry) -> str:

@@ -13,7 +13,7 @@ from ..compare import ValueOrigin
 from ..count import CheckpointCount
 from ..derived import Figure
 from ..summary import Overview, Row
-from . import Format, dump_json, format_bytes, format_count, format_value, md_escape, plain
+from . import Format, dump_json, format_bytes, format_count, format_value, md_escape, plain, print_table, printable
 
 SECTION_TITLES = {"vision": "vision", "text": "text", "model": "model (multimodal, top level)"}
 ACTIVE_DEFINITION = "total - (experts - experts per token) x one expert's parameters x MoE layers"
@@ -93,7 +93,7 @@ def _show_tables(view: Overview, console: Console) -> None:
     for section in view.sections:
         class_name = config.family.sections[section].class_name
         table = Table(title=f"{SECTION_TITLES[section]} · {class_name}", title_justify="left", expand=False)
-        table.add_column("parameter", no_wrap=True)
+        table.add_column("parameter", overflow="fold", min_width=12)
         table.add_column("value", overflow="fold", max_width=48, min_width=12)
         if with_default:
             table.add_column("default", overflow="fold", max_width=32)
@@ -107,17 +107,17 @@ def _show_tables(view: Overview, console: Console) -> None:
                 value.stylize("bold yellow")
             elif row.origin is not ValueOrigin.FILE:
                 value.stylize("dim")
-            cells: list[Any] = [row.key, value]
+            cells: list[Any] = [printable(row.key), value]
             if with_default:
                 cells.append(Text("" if row.unknown else format_value(row.default, limit=400), style="dim"))
             if with_meaning:
                 cells.append(Text(_meaning(row), style="dim" if row.unknown else ""))
             table.add_row(*cells)
-        console.print(table)
+        print_table(console, table)
         if view.figures[section]:
-            console.print(_figures_table(view.figures[section], with_meaning))
+            print_table(console, _figures_table(view.figures[section], with_meaning))
     if view.count is not None:
-        console.print(count_table(view.count, console.width))
+        print_table(console, count_table(view.count, console.width))
     elif view.count_unavailable:
         console.print(Text(f"parameters: {view.count_unavailable}", style="dim"))
     if marks:
@@ -162,7 +162,7 @@ def count_table(count: CheckpointCount, width: int, title: str = "parameters (co
         rows.append(("active per token (MoE)", format_count(model.active), ""))
     numbers = max(len(r[1]) for r in rows)
     with_share = width >= numbers + 40
-    table.add_column("component", overflow="fold")  # names fold on a narrow terminal; numbers never do
+    table.add_column("component", overflow="fold", min_width=12)  # names fold on a narrow terminal; numbers never do
     table.add_column("parameters", justify="right", no_wrap=True, min_width=numbers)
     if with_share:
         table.add_column("share", justify="right", no_wrap=True)
@@ -185,7 +185,7 @@ def show_markdown(view: Overview) -> str:
             if row.differs:
                 value = f"**{value}**"
             default = "" if row.unknown else f"`{md_escape(format_value(row.default, limit=400))}`"
-            lines.append(f"| `{row.key}` | {value} | {default} | {md_escape(_meaning(row))} |")
+            lines.append(f"| `{md_escape(row.key)}` | {value} | {default} | {md_escape(_meaning(row))} |")
         lines.append("")
         for f in view.figures[section]:
             mark = "" if f.ok is None else (" ✓" if f.ok else " ✗")

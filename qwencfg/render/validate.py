@@ -13,7 +13,7 @@ from .. import __version__
 from ..count import COMPONENTS
 from ..rules import Finding, Severity
 from ..validation import Report, StageStatus
-from . import dump_json, format_bytes, format_count, md_escape
+from . import dump_json, format_bytes, format_count, md_escape, print_table, printable
 
 STATUS_STYLE = {StageStatus.PASSED: "green", StageStatus.FAILED: "bold red", StageStatus.SKIPPED: "dim"}
 SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
@@ -90,24 +90,24 @@ def _validate_tables(report: Report, console: Console) -> None:
     for column in ("stage", "status", "time", "result"):
         stages.add_column(column, overflow="fold", no_wrap=column != "result")
     for s in report.stages:
-        stages.add_row(s.name, Text(s.status.value, style=STATUS_STYLE[s.status]), f"{s.seconds:.2f}s", Text(s.summary))
-    console.print(stages)
+        stages.add_row(s.name, Text(s.status.value, style=STATUS_STYLE[s.status]), f"{s.seconds:.2f}s", Text(printable(s.summary)))
+    print_table(console, stages)
     shown = [f for f in report.findings if f.severity is not Severity.INFO]
     if shown:
         findings = Table(title="findings", title_justify="left")
         for column in ("severity", "rule", "message", "fix"):
             findings.add_column(column, overflow="fold", no_wrap=column in ("severity", "rule"))
         for f in shown:
-            findings.add_row(Text(_severity(report, f), style=SEVERITY_STYLE[f.severity]), f.rule, Text(f.message), Text(_fix(f)))
-        console.print(findings)
+            findings.add_row(Text(_severity(report, f), style=SEVERITY_STYLE[f.severity]), f.rule, Text(printable(f.message)), Text(printable(_fix(f))))
+        print_table(console, findings)
     infos = [f for f in report.findings if f.severity is Severity.INFO]
     if infos:
-        console.print(Text("info: " + "; ".join(f.message for f in infos), style="dim"))
+        console.print(Text(printable("info: " + "; ".join(f.message for f in infos)), style="dim"))
     if report.meta is not None:
-        console.print(_count_table(report))
+        print_table(console, _count_table(report))
     for stage in report.stages:
         if stage.name == "tp" and stage.status is not StageStatus.SKIPPED:
-            console.print(_tp_table(stage.details))
+            print_table(console, _tp_table(stage.details))
 
 
 def _count_table(report: Report) -> Table:
@@ -163,7 +163,8 @@ def validate_junit(reports: list[Report], unreadable: list[tuple[str, str]] = ()
         root.set(key, str(value))
     root.set("time", f"{seconds:.3f}")
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    # control characters are not XML: a key that holds one is spelled out, so the report still parses
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + printable(ET.tostring(root, encoding="unicode")) + "\n"
 
 
 def _junit_unreadable(source: str, error: str) -> ET.Element:

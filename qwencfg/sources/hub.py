@@ -15,10 +15,11 @@ import sys
 import threading
 from contextlib import nullcontext
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Callable, ContextManager
 
 from ..errors import BadValue, HubError, SourceNotFound, SourceUnreadable
-from ..units import seconds_setting
+from ..units import MAX_SECONDS, seconds_setting
 from .local import read_file_bytes
 from .raw import MAX_CONFIG_BYTES, Origin, RawConfig, parse_bytes, too_big
 
@@ -38,11 +39,17 @@ def check_hub_environment() -> None:
     """Refuses a Hugging Face variable that would make importing huggingface_hub fail, or every request."""
     for name in NUMERIC_HUB_VARIABLES:
         value = os.environ.get(name)
-        if value and not value.strip().isdigit():
-            raise BadValue(f"{name}={value!r} is not a whole number of seconds", hint=f"unset {name}, or give e.g. 10")
+        if value and not (value.strip().isdigit() and int(value) <= MAX_SECONDS):
+            raise BadValue(f"{name}={value!r} is not a whole number of seconds (at most {MAX_SECONDS:,})", hint=f"unset {name}, or give e.g. 10")
     endpoint = os.environ.get("HF_ENDPOINT")
-    if endpoint and not endpoint.startswith(("http://", "https://")):
-        raise BadValue(f"HF_ENDPOINT={endpoint!r} is not an http(s) address", hint="unset it, or give e.g. https://huggingface.co")
+    if endpoint:
+        try:
+            parts = urlsplit(endpoint)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise BadValue(f"HF_ENDPOINT={endpoint!r} is not an http(s) address", hint="unset it, or give e.g. https://huggingface.co")
 
 
 def split_repo_revision(source: str) -> tuple[str, str | None]:
@@ -90,7 +97,9 @@ def fetch_hub_config(source: str, progress: Progress | None = None) -> RawConfig
     def fetch() -> str:
         url = huggingface_hub.hf_hub_url(repo_id, CONFIG_NAME, revision=revision)
         metadata = huggingface_hub.get_hf_file_metadata(url, timeout=constants.HF_HUB_ETAG_TIMEOUT)
-        if metadata.size is not None and metadata.size > MAX_CONFIG_BYTES:
+        if metadata.size is None:  # nothing would bound the download into the cache
+            raise SourceUnreadable(f"{label}/{CONFIG_NAME}: the Hub did not say how large the file is", hint="a Hub sends the size of every file; check HF_ENDPOINT")
+        if metadata.size > MAX_CONFIG_BYTES:
             raise too_big(f"{label}/{CONFIG_NAME}", metadata.size)  # refused before it reaches the cache
         return huggingface_hub.hf_hub_download(repo_id, CONFIG_NAME, revision=revision)
 
@@ -164,13 +173,13 @@ def _read(path: str, repo_id: str, revision: str | None, label: str, from_cache:
     return parse_bytes(read_file_bytes(file), origin)
 
 
-def _unreachable_reason(exc: Exception, deadline: float) -> str | None:
+def _unreachable_reason(exc: Exception, deadline: float, what: str = CONFIG_NAME) -> str | None:
     """Why the Hub could not be reached, or None when it answered with a real refusal."""
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
     from huggingface_hub.utils import httpx  # httpx on huggingface_hub 1.x, httpx2 on 2.x
 
     if isinstance(exc, _DeadlinePassed):
-        return f"the Hub did not send config.json within {deadline:g} s (QWENCFG_HUB_TIMEOUT)"
+        return f"the Hub did not send {what} within {deadline:g} s (QWENCFG_HUB_TIMEOUT)"
     if isinstance(exc, OfflineModeIsEnabled):
         return "HF_HUB_OFFLINE is set"
     if isinstance(exc, httpx.TimeoutException):
