@@ -99,6 +99,7 @@ class FakeHub:
     drip_seconds: float = 0.0  # send the body one byte at a time, this long apart
     cut_body: bool = False  # close the connection half-way through a body
     declared_size: int | None = None  # claim this Content-Length on HEAD (a huge file that never comes)
+    hide_size: bool = False  # send no Content-Length at all (a body without an end)
     requests: list[str] = field(default_factory=list)
     body_bytes_sent: int = 0
     ranges: list[str] = field(default_factory=list)
@@ -165,7 +166,8 @@ def _handler(hub: FakeHub):
             self.send_header("X-Repo-Commit", commit)
             self.send_header("ETag", f'"{hashlib.sha1(body).hexdigest()}"')
             size = hub.declared_size if (hub.declared_size and not with_body) else len(part)
-            self.send_header("Content-Length", str(size))
+            if not hub.hide_size:
+                self.send_header("Content-Length", str(size))
             self.send_header("Content-Type", "application/octet-stream")
             if status == 206:
                 self.send_header("Content-Range", f"bytes {first}-{int(first) + len(part) - 1}/{len(body)}")

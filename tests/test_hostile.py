@@ -348,9 +348,134 @@ def test_a_byte_order_mark_is_kept(tmp_path):
 
 
 def test_narrow_terminals_fold_columns_and_never_cut_numbers():
-    show = run_process("show", "qwen2.5-vl-7b-instruct", "-s", "text", env={"COLUMNS": "40"}).stdout
+    show = run_process("show", "qwen2.5-vl-7b-instruct", "-s", "text", env={"COLUMNS": "20"}).stdout
     assert "8,292,166,656" in show
     assert max(len(line) for line in show.splitlines()) <= 60
     assert len(show.splitlines()) < 200
     presets = run_process("presets", env={"COLUMNS": "40"}).stdout
     assert "27,781,427,952" in presets and "8,767,123,696" in presets
+
+
+# --- found by probing: wrong verdicts that are errors now ----------------------------------------
+
+
+def _validate_code(data: dict, tmp_path, *args: str) -> int:
+    return run("validate", str(write_json(tmp_path / "config.json", data)), *args).exit_code
+
+
+def test_a_hybrid_model_without_a_full_attention_layer_is_invalid(tmp_path):
+    assert run("set", "qwen3.6-27b", "--text.num_hidden_layers", "3", "-o", str(tmp_path / "l3.json")).exit_code == 2  # set refuses it
+    data = preset_data("qwen3.6-27b")
+    data["text_config"]["num_hidden_layers"] = 3
+    data["text_config"]["layer_types"] = ["linear_attention"] * 3
+    assert _validate_code(data, tmp_path) == 1
+
+
+@pytest.mark.parametrize(("key", "value"), [("rms_norm_eps", -1), ("rope_theta", 0), ("attention_dropout", 1.5), ("initializer_range", -0.02)])
+def test_numbers_outside_the_models_arithmetic_are_invalid(tmp_path, key, value):
+    assert _validate_code(preset_data("qwen2.5-vl-7b-instruct") | {key: value}, tmp_path, "--device", "meta") == 1
+    assert run("set", "qwen2.5-vl-7b-instruct", f"--text.{key}", str(value), "-o", str(tmp_path / "out.json")).exit_code == 2
+
+
+def test_moe_needs_an_expert_per_token_and_distinct_token_ids(tmp_path):
+    data = preset_data("qwen3-vl-30b-a3b-instruct")
+    data["text_config"]["num_experts_per_tok"] = -1
+    assert _validate_code(data, tmp_path) == 1
+    assert _validate_code(preset_data("qwen3-vl-8b-instruct") | {"image_token_id": 151652}, tmp_path) == 1
+
+
+def test_sliding_layers_without_a_window_are_invalid(tmp_path):
+    data = preset_data("qwen2.5-vl-7b-instruct") | {"layer_types": ["sliding_attention"] + ["full_attention"] * 27}
+    assert _validate_code(data, tmp_path) == 1
+
+
+def test_quantization_configs_from_pretrained_would_refuse(tmp_path):
+    assert _validate_code(preset_data("qwen2.5-vl-7b-instruct") | {"quantization_config": {"quant_method": "bogus"}}, tmp_path) == 1
+    data = preset_data("qwen3-vl-30b-a3b-instruct-fp8")
+    data["quantization_config"]["weight_block_size"] = [0, 128]
+    path = write_json(tmp_path / "fp8.json", data)
+    assert run("validate", str(path)).exit_code == 1
+    assert one_error(run("estimate", str(path))).startswith("model.quantization_config.weight_block_size is [0, 128]; it must be two positive integers")
+    assert "not readable" in run("show", str(path), "-s", "model").stdout
+
+
+def test_set_refuses_what_the_config_class_refuses(tmp_path):
+    out = str(tmp_path / "out.json")
+    assert "is not one of the values transformers knows" in one_error(run("set", "qwen3-vl-8b-instruct", "--text.dtype", "bogus", "-o", out))
+    refused = run("set", "qwen3-vl-8b-instruct", "--text.rope_parameters.rope_type", "linear", "-o", out)
+    assert refused.exit_code == 2 and "[rope-parameters] text.rope_parameters of rope_type 'linear' needs factor" in refused.stderr
+    assert one_error(run("set", "qwen3-vl-8b-instruct", "--text.vocab_size", "1", "--text.vocab_size", "2", "-o", out)) == "text.vocab_size is given more than once. Give each key one value (or one --unset)"
+
+
+def test_an_edit_reaches_the_rope_dict_transformers_reads(tmp_path):
+    data = preset_data("qwen3-vl-8b-instruct")
+    data["text_config"]["rope_parameters"] = {"rope_type": "default", "rope_theta": 5.0, "mrope_section": [2, 3, 3]}
+    path = write_json(tmp_path / "config.json", data)
+    assert run("set", str(path), "--text.rope_parameters.rope_theta", "77", "--in-place").exit_code == 0
+    from qwencfg import load
+
+    assert load(str(path)).text["rope_parameters"]["rope_theta"] == 77  # rope_scaling, which transformers reads, changed too
+
+
+def test_a_key_the_cache_reads_is_not_called_ignored(tmp_path):
+    data = preset_data("qwen3-vl-8b-instruct")
+    data["text_config"]["sliding_window"] = 2
+    path = str(write_json(tmp_path / "config.json", data))
+    result = run("diff", "qwen3-vl-8b-instruct", path, "-f", "json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["changes"][0]["path"] == "text.sliding_window"
+    data["text_config"]["sliding_window"] = "x"
+    assert _validate_code(data, tmp_path) == 1
+
+
+def test_damaged_and_endless_checkpoint_files(tmp_path):
+    from qwencfg.tiny import tiny_config
+    from qwencfg.schema import load_schema
+
+    folder = tmp_path / "cut"
+    write_json(folder / "config.json", tiny_config(load_schema().families["qwen2_5_vl"]))
+    header = json.dumps({"lm_head.weight": {"dtype": "F32", "shape": [512, 64], "data_offsets": [0, 131072]}}).encode()
+    (folder / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)  # the data is missing
+    assert "is cut short" in one_error(run("validate", str(folder), "--weights"))
+    fifo = tmp_path / "fifo"
+    write_json(fifo / "config.json", tiny_config(load_schema().families["qwen2_5_vl"]))
+    os.mkfifo(fifo / "model.safetensors")
+    started = time.monotonic()
+    assert "is not a regular file" in one_error(run_process("validate", str(fifo), "--weights", timeout=120))
+    assert time.monotonic() - started < 60
+
+
+def test_a_hub_that_hides_the_size_is_refused_before_the_cache(fake_hub, hub_env, tmp_path):
+    fake_hub.add(REPO, preset_data("qwen2.5-vl-7b-instruct"))
+    fake_hub.hide_size = True
+    assert "the Hub did not say how large the file is" in one_error(run_process("show", REPO, env=hub_env))
+    assert not any((tmp_path / "hf_home").rglob("*.incomplete"))
+
+
+@pytest.mark.parametrize(("variable", "value"), [("QWENCFG_READ_TIMEOUT", "1e300"), ("HF_ENDPOINT", "http://[::1"), ("QWENCFG_HUB_TIMEOUT", "99999999999")])
+def test_environment_values_out_of_range(tmp_path, variable, value):
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)
+    source = str(fifo) if variable == "QWENCFG_READ_TIMEOUT" else REPO
+    assert variable in one_error(run_process("show", source, env={variable: value}))
+
+
+def test_output_to_standard_output(tmp_path):
+    proc = subprocess.run(f"{sys.executable} -m qwencfg set qwen2.5-vl-3b-instruct --vision.depth 32 -o /dev/stdout | cat", shell=True, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["vision_config"]["depth"] == 32
+    result = run("set", "qwen2.5-vl-3b-instruct", "--vision.depth", "32", "-o", "-")
+    assert json.loads(result.stdout)["model_type"] == "qwen2_5_vl" and not (ROOT / "-").exists()
+
+
+def test_control_characters_are_spelled_out(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    path = write_json(tmp_path / "config.json", preset_data("qwen2.5-vl-3b-instruct") | {"weird\u0001key\u001b[31m": 1})
+    ET.fromstring(run("validate", str(path), "-f", "junit").stdout)
+    table = run("show", str(path), "-s", "model").stdout
+    assert "\x1b" not in table and "weird\\x01key\\x1b[31m" in table
+
+
+def test_usage_errors_are_one_line():
+    assert one_error(run_process("estimate", "x", "--context", "1.5")) == "Invalid value for '--context': '1.5' is not a valid integer; see `qwencfg estimate --help`"
+    assert one_error(run_process("validate", "qwen2.5-vl-3b-instruct", "--tp", "")).startswith("--tp ''")
+    assert one_error(run_process("validate", "qwen2.5-vl-3b-instruct", "--weights-from", "")) == "--weights-from is empty. Give a folder or REPO[@REV]"

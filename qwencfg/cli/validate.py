@@ -31,7 +31,7 @@ def _complete_device(ctx: click.Context, param: click.Parameter, incomplete: str
 
 
 def parse_tp(text: str | None) -> tuple[int, ...]:
-    if not text:
+    if text is None:
         return ()
     try:
         sizes = tuple(int(part) for part in text.split(","))
@@ -69,6 +69,8 @@ def validate(sources: tuple[str, ...], device, dtype, forward, tp, expect_params
     output_format = output_format.lower()
     if forward and device in (None, "meta"):
         raise BadValue("--forward needs --device cpu, cuda, cuda:N or auto")
+    if weights_from == "":
+        raise BadValue("--weights-from is empty", hint="give a folder or REPO[@REV]")
     if sources.count("-") > 1:
         raise BadValue("- (standard input) is given twice, but stdin can be read once", hint="save one config to a file")
     options = Options(device=device, dtype=dtype, forward=forward, tp=parse_tp(tp), keep_going=keep_going,
