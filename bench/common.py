@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+PRESET_7B = Path(__file__).resolve().parents[1] / "qwencfg" / "data" / "presets" / "qwen2.5-vl-7b-instruct.json"
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "NO_COLOR": "1"}
 
@@ -42,3 +46,11 @@ def compare(label_a: str, cmd_a: list[str], label_b: str, cmd_b: list[str], runs
 
 def qwencfg(*args: str) -> list[str]:
     return [sys.executable, "-m", "qwencfg", *args]
+
+
+def model_folder(tmp: str) -> Path:
+    """A model folder in `tmp` holding the Qwen2.5-VL-7B-Instruct config.json (flat layout)."""
+    model = Path(tmp) / "model"
+    model.mkdir()
+    shutil.copy(PRESET_7B, model / "config.json")
+    return model

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
 import sys
 import tempfile
-from pathlib import Path
 
-from common import compare, qwencfg, run_once
+from common import compare, model_folder, qwencfg, run_once
 
-ROOT = Path(__file__).resolve().parent.parent
-PRESET = ROOT / "qwencfg" / "data" / "presets" / "qwen2.5-vl-7b-instruct.json"
 
 ACCELERATE = """
 import sys, torch, transformers
@@ -37,9 +33,7 @@ print(total, largest, estimate_training_usage(total, "float32"), estimate_traini
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 9
     with tempfile.TemporaryDirectory() as tmp:
-        model = Path(tmp) / "model"
-        model.mkdir()
-        shutil.copy(PRESET, model / "config.json")
+        model = model_folder(tmp)
         ours = qwencfg("estimate", str(model), "--format", "json")
         print(f"estimate on {model / 'config.json'} (Qwen2.5-VL-7B-Instruct)")
         if importlib.util.find_spec("torch") and importlib.util.find_spec("accelerate"):

@@ -15,10 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ENV, compare, qwencfg
+from common import ENV, PRESET_7B, compare, model_folder, qwencfg
 
-ROOT = Path(__file__).resolve().parent.parent
-PRESET = ROOT / "qwencfg" / "data" / "presets" / "qwen2.5-vl-7b-instruct.json"
 
 
 def heavy_imports(args: list[str], env: dict) -> list[str]:
@@ -35,16 +33,14 @@ def fake_hub_cache(folder: Path) -> dict:
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(commit)
     (repo / "snapshots" / commit).mkdir(parents=True)
-    shutil.copy(PRESET, repo / "snapshots" / commit / "config.json")
+    shutil.copy(PRESET_7B, repo / "snapshots" / commit / "config.json")
     return {**ENV, "HF_HOME": str(folder), "HF_HUB_OFFLINE": "1"}
 
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
     with tempfile.TemporaryDirectory() as tmp:
-        model = Path(tmp) / "model"
-        model.mkdir()
-        shutil.copy(PRESET, model / "config.json")
+        model = model_folder(tmp)
         print(f"show vs AutoConfig on {model / 'config.json'} (Qwen2.5-VL-7B-Instruct, flat layout)")
         result = compare(
             "qwencfg show DIR",
