@@ -215,7 +215,8 @@ def test_missing_output_folder(flat, tmp_path):
 
 
 def test_no_overrides_copies_and_stray_words_are_refused(flat, tmp_path):
-    assert run("set", "qwen3.6-27b", "-o", f"{tmp_path}/copy/").exit_code == 0  # a preset as a local file, byte for byte
+    copied = run("set", "qwen3.6-27b", "-o", f"{tmp_path}/copy/")  # a preset as a local file, byte for byte
+    assert (copied.exit_code, copied.stderr) == (0, f"qwencfg: no change: the file already says this; wrote it unchanged to {tmp_path}/copy/config.json\n")
     assert (tmp_path / "copy" / "config.json").read_bytes() == (ROOT / "qwencfg" / "data" / "presets" / "qwen3.6-27b.json").read_bytes()
     assert error_of("set", str(flat), "--vision.depth") == "--vision.depth needs a value, e.g. --vision.depth 36 (or --unset vision.depth to remove it)"
     assert error_of("set", str(flat), "other.json", "--vision.depth", "4").startswith("'other.json': only one SOURCE is allowed")

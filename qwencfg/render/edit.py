@@ -26,7 +26,8 @@ def render_edit(edit: Edit, console: Console, written_to: str | None) -> None:
     for finding in edit.still_broken:
         console.print(Text.assemble(("qwencfg: warning: ", "yellow"), f"still broken (it was before this edit): {finding}"), soft_wrap=True)
     if not edit.changed:
-        console.print(Text.assemble(("qwencfg: ", "cyan"), "no change: the file already says this"), soft_wrap=True)
+        copied = f"; wrote it unchanged to {written_to}" if written_to is not None else ""
+        console.print(Text.assemble(("qwencfg: ", "cyan"), f"no change: the file already says this{copied}"), soft_wrap=True)
         return
     for change in edit.changes.all_changes:
         a, b = cells(change)
