@@ -200,7 +200,7 @@ def materialize(meta: MetaModel, plan: DevicePlan, dtype: str, available: Callab
 
     torch_dtype = getattr(torch, DTYPES[dtype].torch_name)
     model = meta.model
-    needed = meta.count.total * DTYPES[dtype].bits // 8
+    needed = DTYPES[dtype].bytes_for(meta.count.total)
     allocated: dict[str, int] = {d: 0 for d in plan.devices}
     fresh: dict[int, torch.nn.Parameter] = {}  # tied parameters stay one tensor
     with torch.no_grad():

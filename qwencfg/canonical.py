@@ -13,7 +13,7 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import NotAQwenConfig
 from .layout import Layout, SectionMap, detect_layout
@@ -143,6 +143,14 @@ class Config:
         sec = self.family.sections[section]
         raw = self.sections.raw_section(self.data, section)
         return next((v for k, v in raw.items() if _canonical_key(sec, k) == key and k not in ROPE_SPELLINGS), None)
+
+    def sizes(self, sections: tuple[str, ...] = SECTIONS) -> Iterator[tuple[str, int]]:
+        """(path, value) of every size, count or dimension the model is built around that holds an integer."""
+        for section in sections:
+            for key, f in self.family.sections[section].fields.items():
+                value = self.values[section].get(key)
+                if f.positive and is_int(value):
+                    yield f"{section}.{key}", value
 
     def shown_keys(self, section: str) -> list[str]:
         """Architecture fields, then bookkeeping fields the file sets, then unknown keys."""

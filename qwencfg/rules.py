@@ -149,26 +149,20 @@ def _allowed(config: Config) -> Iterator[Finding]:
 
 @rule("positive-sizes", "sizes, counts and dimensions the model is built around are at least 1")
 def _positive(config: Config) -> Iterator[Finding]:
-    for section in SECTIONS:
-        for key, field in config.family.sections[section].fields.items():
-            value = config.values[section].get(key)
-            if field.positive and is_int(value) and value < 1:
-                path = f"{section}.{key}"
-                yield Finding("positive-sizes", Severity.ERROR, f"{path} is {value}; it must be at least 1", f"give {path} a value of at least 1", keys=(path,))
+    for path, value in config.sizes():
+        if value < 1:
+            yield Finding("positive-sizes", Severity.ERROR, f"{path} is {value}; it must be at least 1", f"give {path} a value of at least 1", keys=(path,))
 
 
 @rule("size-limits", "layer counts and dimensions are within what can be built")
 def _size_limits(config: Config) -> Iterator[Finding]:
     from .count import MAX_DIMENSION, MAX_LAYERS
 
-    layer_counts = {("text", "num_hidden_layers"), ("vision", "depth")}
-    for section in SECTIONS:
-        for key, field in config.family.sections[section].fields.items():
-            value = config.values[section].get(key)
-            limit = MAX_LAYERS if (section, key) in layer_counts else MAX_DIMENSION
-            if field.positive and is_int(value) and value > limit:
-                path = f"{section}.{key}"
-                yield Finding("size-limits", Severity.ERROR, f"{path} is {value:,}; at most {limit:,} can be built", keys=(path,))
+    layer_counts = {"text.num_hidden_layers", "vision.depth"}
+    for path, value in config.sizes():
+        limit = MAX_LAYERS if path in layer_counts else MAX_DIMENSION
+        if value > limit:
+            yield Finding("size-limits", Severity.ERROR, f"{path} is {value:,}; at most {limit:,} can be built", keys=(path,))
 
 
 def _divisor_at_most(n: int, start: int) -> int:

@@ -65,9 +65,16 @@ class TensorParallelRun:
         return [r for r in self.ranks if not r.ok]
 
     @property
-    def missing(self) -> list[int]:
-        seen = {r.rank for r in self.ranks}
-        return [r for r in range(self.size) if r not in seen]
+    def logits(self) -> dict[str, Any] | None:
+        """The logits comparison (rank 0 reports it, with --forward)."""
+        return next((r.logits for r in self.ranks if r.logits), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "size": self.size, "backend": self.backend, "device": self.device, "launched_by": self.launched_by, "seconds": round(self.seconds, 3),
+            "predicted_bytes_per_rank": self.predicted_bytes, "logits_tolerance": self.tolerance,
+            "ranks": [{"rank": r.rank, "ok": r.ok, "param_bytes": r.param_bytes, "error": r.error, "error_text": r.error_text, "logits": r.logits} for r in self.ranks],
+        }
 
 
 def launched_ranks() -> tuple[int, int, int] | None:

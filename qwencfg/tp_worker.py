@@ -41,8 +41,7 @@ def _run(job: dict, rank: int, local_rank: int, records: list[str]) -> dict:
     import transformers
     from torch.distributed.tensor import DTensor
 
-    from . import load
-    from .build import forward_inputs
+    from . import build, load
     from .units import DTYPES
 
     transformers.logging.set_verbosity_warning()
@@ -54,7 +53,7 @@ def _run(job: dict, rank: int, local_rank: int, records: list[str]) -> dict:
 
     logging.getLogger("transformers").addHandler(Collect(level=logging.WARNING))
     config = load(job["checkpoint"])
-    model_class = getattr(transformers, config.family.architecture)
+    model_class = build.model_class(config)
     dtype = getattr(torch, DTYPES[job["dtype"]].torch_name)
     if job["device"].startswith("cuda"):
         torch.cuda.set_device(local_rank)
@@ -71,7 +70,7 @@ def _run(job: dict, rank: int, local_rank: int, records: list[str]) -> dict:
     result: dict[str, Any] = {"rank": rank, "ok": True, "param_bytes": held}
     if job["forward"]:
         device = next(model.parameters()).device
-        inputs = forward_inputs(config, str(device), dtype)
+        inputs = build.forward_inputs(config, str(device), dtype)
         with torch.no_grad():
             logits = model(**inputs).logits
         logits = logits.full_tensor() if isinstance(logits, DTensor) else logits
@@ -92,13 +91,14 @@ def _compare_with_unsharded(model_class: Any, job: dict, config: Any, dtype: Any
     got, expected = logits.float().cpu(), expected.float()
     difference = float((got - expected).abs().max())
     scale = float(expected.abs().max()) or 1.0
+    finite = bool(torch.isfinite(got).all())
     return {
         "shape": list(got.shape),
         "max_abs_difference": difference,
         "relative_difference": difference / scale,
         "tolerance": job["tolerance"],
-        "finite": bool(torch.isfinite(got).all()),
-        "ok": difference / scale <= job["tolerance"] and bool(torch.isfinite(got).all()) and list(got.shape) == list(expected.shape),
+        "finite": finite,
+        "ok": difference / scale <= job["tolerance"] and finite and list(got.shape) == list(expected.shape),
     }
 
 

@@ -288,7 +288,7 @@ def _weights_stage(config: Config, report: Report, state: dict, options: Options
         result = check_weights(config, meta.model, checkpoint)
     except Exception as exc:  # noqa: BLE001 - transformers refused the checkpoint's names or shapes
         return Stage("weights", StageStatus.FAILED, f"transformers could not map {checkpoint.where}: {explain(exc, config)}", details={"error": original_text(exc)})
-    details = weights_details(result)
+    details = result.to_json()
     expected = report.analytic.total if report.analytic else meta.count.total
     totals = ", ".join(f"{n:,} {dtype}" for dtype, n in result.totals_by_dtype.items())
     counted = f"the checkpoint holds {result.total:,} parameters ({totals}); the config counts {expected:,}"
@@ -297,21 +297,6 @@ def _weights_stage(config: Config, report: Report, state: dict, options: Options
         return Stage("weights", StageStatus.FAILED, "; ".join(result.causes), details=details)
     mtp = f", with {result.mtp_found} MTP tensors as declared" if result.mtp_found else ""
     return Stage("weights", StageStatus.PASSED, f"every tensor of {where} is present with the config's shape{mtp}; {counted}", details=details)
-
-
-def weights_details(result: Any) -> dict[str, Any]:
-    checkpoint = result.checkpoint
-    return {
-        "checkpoint": {"where": checkpoint.where, "files": checkpoint.files, "tensors": len(checkpoint.tensors), "header_bytes_read": checkpoint.bytes_read},
-        "missing": result.missing + result.mtp_missing,
-        "unexpected": result.unexpected + result.mtp_unexpected,
-        "mismatched": [{"name": n, "checkpoint_shape": list(a), "config_shape": list(b)} for n, a, b in result.mismatched + result.mtp_mismatched],
-        "causes": result.causes,
-        "components": result.components,
-        "dtypes": result.dtypes,
-        "parameters_by_dtype": result.totals_by_dtype,
-        "mtp_tensors_found": result.mtp_found,
-    }
 
 
 def _device_stage(config: Config, state: dict, options: Options) -> Stage:
@@ -425,7 +410,7 @@ def _tp_run_stage(config: Config, state: dict, options: Options) -> Stage:
                 problems.append(f"tp={check.size}: refused before starting: the checkpoint and {check.size} ranks need about {format_bytes(needed)}, {format_bytes(available)} is available (--force tries anyway)")
                 continue
         run = run_tensor_parallel(config, state["hf_config"], check.size, device, options.dtype, options.forward, check.bytes_per_rank)
-        details["runs"].append(_run_details(run))
+        details["runs"].append(run.to_json())
         problems += _run_problems(run)
         held = ", ".join(f"rank {r.rank} {r.param_bytes:,} B" for r in run.ranks if r.ok)
         parts.append(f"tp={run.size} on {run.backend} ({run.launched_by}): {held}, as predicted" + _logits_note(run))
@@ -433,14 +418,6 @@ def _tp_run_stage(config: Config, state: dict, options: Options) -> Stage:
     if problems:
         return Stage("tp-run", StageStatus.FAILED, "; ".join(problems), details=details)
     return Stage("tp-run", StageStatus.PASSED, "; ".join(parts), details=details)
-
-
-def _run_details(run: Any) -> dict[str, Any]:
-    return {
-        "size": run.size, "backend": run.backend, "device": run.device, "launched_by": run.launched_by, "seconds": round(run.seconds, 3),
-        "predicted_bytes_per_rank": run.predicted_bytes, "logits_tolerance": run.tolerance,
-        "ranks": [{"rank": r.rank, "ok": r.ok, "param_bytes": r.param_bytes, "error": r.error, "error_text": r.error_text, "logits": r.logits} for r in run.ranks],
-    }
 
 
 def _run_problems(run: Any) -> list[str]:
@@ -451,14 +428,14 @@ def _run_problems(run: Any) -> list[str]:
         return [f"tp={run.size}: rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))} failed: {error}" for error, ranks in by_error.items()]
     problems = []
     problems += [f"tp={run.size}: rank {r.rank} holds {r.param_bytes:,} bytes of parameters, {run.predicted_bytes:,} were predicted" for r in run.ranks if r.param_bytes != run.predicted_bytes]
-    logits = next((r.logits for r in run.ranks if r.logits), None)
+    logits = run.logits
     if logits and not logits["ok"]:
         problems.append(f"tp={run.size}: the sharded logits differ from one process's by {logits['relative_difference']:.2e} of the largest logit (tolerance {logits['tolerance']:g})")
     return problems
 
 
 def _logits_note(run: Any) -> str:
-    logits = next((r.logits for r in run.ranks if r.logits), None)
+    logits = run.logits
     if not logits:
         return ""
     return f"; logits {logits['shape']} match one unsharded process within {logits['relative_difference']:.1e} of the largest logit (tolerance {logits['tolerance']:g})"

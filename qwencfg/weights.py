@@ -74,6 +74,20 @@ class WeightsCheck:
     def total(self) -> int:
         return sum(self.totals_by_dtype.values())
 
+    def to_json(self) -> dict[str, Any]:
+        checkpoint = self.checkpoint
+        return {
+            "checkpoint": {"where": checkpoint.where, "files": checkpoint.files, "tensors": len(checkpoint.tensors), "header_bytes_read": checkpoint.bytes_read},
+            "missing": self.missing + self.mtp_missing,
+            "unexpected": self.unexpected + self.mtp_unexpected,
+            "mismatched": [{"name": n, "checkpoint_shape": list(a), "config_shape": list(b)} for n, a, b in self.mismatched + self.mtp_mismatched],
+            "causes": self.causes,
+            "components": self.components,
+            "dtypes": self.dtypes,
+            "parameters_by_dtype": self.totals_by_dtype,
+            "mtp_tensors_found": self.mtp_found,
+        }
+
 
 # --- reading headers -----------------------------------------------------------------------------
 
@@ -131,20 +145,7 @@ def _local_header(path: Path) -> tuple[dict[str, Tensor], int]:
         raise SourceNotFound(f"{path}: a shard the index names is missing") from None
     except OSError as exc:
         raise SourceUnreadable(f"{path}: {exc.strerror or exc}") from None
-    tensors = _parse_header(raw, str(path))
-    _check_complete(str(path), tensors, raw, 8 + len(raw), size)
-    return tensors, 8 + len(raw)
-
-
-def _check_complete(label: str, tensors: dict[str, Tensor], raw: bytes, header_end: int, size: int | None) -> None:
-    """A file cut short (its data does not reach where the header says) is one from_pretrained refuses."""
-    try:
-        ends = [int(entry["data_offsets"][1]) for name, entry in json.loads(raw).items() if name != "__metadata__"]
-    except (ValueError, KeyError, TypeError, IndexError):
-        raise SourceUnreadable(f"{label}: its safetensors header has no valid data_offsets") from None
-    if size is not None and header_end + max(ends, default=0) > size:
-        raise SourceUnreadable(f"{label} is cut short: its header places data up to byte {header_end + max(ends):,}, the file has {size:,}",
-                               hint="download the file again")
+    return _parse_header(raw, str(path), size), 8 + len(raw)
 
 
 def _header_length(prefix: bytes, label: str) -> int:
@@ -156,13 +157,22 @@ def _header_length(prefix: bytes, label: str) -> int:
     return length
 
 
-def _parse_header(raw: bytes, label: str) -> dict[str, Tensor]:
+def _parse_header(raw: bytes, label: str, file_size: int | None) -> dict[str, Tensor]:
+    """The tensors a header (the `raw` JSON after the 8-byte length) names. A file shorter than
+    where the header places its data (`file_size`, when known) is one from_pretrained refuses."""
     try:
         header = json.loads(raw)
         header.pop("__metadata__", None)
-        return {name: Tensor(tuple(int(d) for d in entry["shape"]), str(entry["dtype"])) for name, entry in header.items()}
+        tensors = {name: Tensor(tuple(int(d) for d in entry["shape"]), str(entry["dtype"])) for name, entry in header.items()}
     except (ValueError, KeyError, TypeError, AttributeError):
         raise SourceUnreadable(f"{label}: its safetensors header is not valid") from None
+    try:
+        data_end = 8 + len(raw) + max((int(entry["data_offsets"][1]) for entry in header.values()), default=0)
+    except (ValueError, KeyError, TypeError, IndexError):
+        raise SourceUnreadable(f"{label}: its safetensors header has no valid data_offsets") from None
+    if file_size is not None and data_end > file_size:
+        raise SourceUnreadable(f"{label} is cut short: its header places data up to byte {data_end:,}, the file has {file_size:,}", hint="download the file again")
+    return tensors
 
 
 def read_hub_checkpoint(repo_id: str, revision: str | None, deadline: float) -> Checkpoint:
@@ -207,10 +217,7 @@ def read_hub_checkpoint(repo_id: str, revision: str | None, deadline: float) -> 
         for name in files:
             label = f"{repo_id}/{name}"
             length = _header_length(get(name, (0, 7)), label)
-            raw = get(name, (8, 7 + length))
-            shard = _parse_header(raw, label)
-            _check_complete(label, shard, raw, 8 + length, sizes.get(name))
-            tensors.update(shard)
+            tensors.update(_parse_header(get(name, (8, 7 + length)), label, sizes.get(name)))
         return Checkpoint(f"{repo_id}@{revision}" if revision else repo_id, files, tensors, counted[0])
 
     try:
@@ -245,7 +252,8 @@ def check_weights(config: Config, model: Any, checkpoint: Checkpoint) -> Weights
     mtp_tensors = {n: t for n, t in checkpoint.tensors.items() if n.startswith("mtp.")}
     loaded = {n: t for n, t in checkpoint.tensors.items() if n not in mtp_tensors}
     state = {n: torch.empty(t.shape, dtype=getattr(torch, TORCH_DTYPES.get(t.dtype, "float32")), device="meta") for n, t in loaded.items()}
-    options = LoadStateDictConfig(device_map={"": "meta"}, dtype=None, weight_mapping=get_model_conversion_mapping(model))
+    mapping = get_model_conversion_mapping(model)
+    options = LoadStateDictConfig(device_map={"": "meta"}, dtype=None, weight_mapping=mapping)
     info, _ = convert_and_load_state_dict_in_model(model, state, options)
     model._adjust_missing_and_unexpected_keys(info)  # what from_pretrained ignores on purpose
     tied = {k for k, source in model.all_tied_weights_keys.items() if source not in info.missing_keys}
@@ -260,7 +268,7 @@ def check_weights(config: Config, model: Any, checkpoint: Checkpoint) -> Weights
     mtp_mismatched = sorted((n, mtp_tensors[n].shape, expected_mtp[n]) for n in set(expected_mtp) & set(mtp_tensors) if mtp_tensors[n].shape != expected_mtp[n])
     result = WeightsCheck(
         checkpoint, missing, unexpected, mismatched, mtp_missing, mtp_unexpected, mtp_mismatched, len(set(expected_mtp) & set(mtp_tensors)),
-        causes=[], components={}, dtypes={}, totals_by_dtype={}, conversion_errors=errors, renamed=_renamed(model, checkpoint),
+        causes=[], components={}, dtypes={}, totals_by_dtype={}, conversion_errors=errors, renamed=_renamed(model, mapping, checkpoint),
     )
     parameters = dict(model.named_parameters())
     _summarise(result, parameters, checkpoint)
@@ -268,12 +276,10 @@ def check_weights(config: Config, model: Any, checkpoint: Checkpoint) -> Weights
     return result
 
 
-def _renamed(model: Any, checkpoint: Checkpoint) -> dict[str, str]:
-    """Each checkpoint tensor's name in the model, by transformers' renaming rules for the family."""
-    from transformers.conversion_mapping import get_model_conversion_mapping
+def _renamed(model: Any, mapping: list, checkpoint: Checkpoint) -> dict[str, str]:
+    """Each checkpoint tensor's name in the model, by transformers' renaming rules for the family (`mapping`)."""
     from transformers.core_model_loading import WeightConverter, WeightRenaming, rename_source_key
 
-    mapping = get_model_conversion_mapping(model)
     renamings = [w for w in mapping if isinstance(w, WeightRenaming)]
     converters = [w for w in mapping if isinstance(w, WeightConverter)]
     state = model.state_dict()
@@ -324,26 +330,19 @@ def _causes(config: Config, result: WeightsCheck, built: dict[str, set[int]]) ->
     explained: set[str] = set()
     present = _layer_indexes(list(result.renamed.values()))
     built = {**built, "mtp.layers": set(range(config.text.get("mtp_num_hidden_layers") or 0))}
-    for names, verb in ((result.missing + result.mtp_missing, "missing"), (result.unexpected + result.mtp_unexpected, "unexpected")):
-        by_stack: dict[str, set[int]] = {}
-        for name in names:
-            match = _LAYER.match(name)
-            if match:
-                by_stack.setdefault(match.group(1), set()).add(int(match.group(2)))
-        for stack, indexes in sorted(by_stack.items()):
+    # a whole layer more or fewer: the checkpoint has none of it, or the model has no such layer
+    for names, other_side, outcome in (
+        (result.missing + result.mtp_missing, present, "would be initialised at random"),
+        (result.unexpected + result.mtp_unexpected, built, "would be dropped"),
+    ):
+        for stack, indexes in sorted(_layer_indexes(names).items()):
             key, noun = DEPTH_KEYS[stack]
-            # a whole layer more or fewer: the checkpoint has none of it, or the model has no such layer
-            other_side = present if verb == "missing" else built
             whole = sorted(i for i in indexes if i not in other_side.get(stack, set()))
             if not whole:
                 continue
             have = sorted(present.get(stack, set()))
             span = f"{noun} {have[0]}–{have[-1]}" if have else f"no {noun}"
-            depth = _depth(config, key)
-            if verb == "missing":
-                causes.append(f"{key} {depth} but the checkpoint has {span}: {noun} {_ranges(whole)} would be initialised at random")
-            else:
-                causes.append(f"{key} {depth} but the checkpoint has {span}: {noun} {_ranges(whole)} would be dropped")
+            causes.append(f"{key} {_depth(config, key)} but the checkpoint has {span}: {noun} {_ranges(whole)} {outcome}")
             explained |= {n for n in names if (m := _LAYER.match(n)) and m.group(1) == stack and int(m.group(2)) in whole}
     groups: dict[tuple, list[tuple[str, tuple[int, ...], tuple[int, ...]]]] = {}
     for name, stored, wanted in result.mismatched + result.mtp_mismatched:
@@ -391,11 +390,7 @@ def _keys_for_shape(config: Config, name: str, stored: tuple[int, ...], wanted: 
     the checkpoint and the model; none when more than two could be meant."""
     differing = {w for s, w in zip(stored, wanted) if s != w} if len(stored) == len(wanted) else set(wanted)
     section = "vision" if name.startswith("model.visual.") else "text"
-    keys = [
-        f"{section}.{key} {config.values[section].get(key)}"
-        for key, field in config.family.sections[section].fields.items()
-        if field.positive and config.values[section].get(key) in differing
-    ]
+    keys = [f"{path} {value}" for path, value in config.sizes((section,)) if value in differing]
     return keys if len(keys) <= 2 else []
 
 
