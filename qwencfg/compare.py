@@ -9,7 +9,7 @@ from_pretrained overwrites with the top-level one) are listed apart, as having n
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 from typing import Any
@@ -150,11 +150,9 @@ def _ignored_key(section: str, key: str) -> str | None:
 
 def _with_effect(change: Change, a: Config, b: Config) -> Change:
     if change.no_effect is None and change.path in SUB_CONFIG_DTYPES and _same(a.model.get("dtype"), b.model.get("dtype")):
-        reason = f"from_pretrained loads every part in the top-level dtype ({a.model.get('dtype')}) on both sides"
-        return Change(change.path, change.kind, change.a, change.b, change.a_from, change.b_from, reason)
+        return replace(change, no_effect=f"from_pretrained loads every part in the top-level dtype ({a.model.get('dtype')}) on both sides")
     if change.no_effect is None and change.kind is ChangeKind.CHANGED and _is_extra(change, a) and _is_extra(change, b):
-        key = change.path.split(".")[1]
-        return Change(change.path, change.kind, change.a, change.b, change.a_from, change.b_from, _ignored_key(change.section, key))
+        return replace(change, no_effect=_ignored_key(change.section, change.path.split(".")[1]))
     return change
 
 

@@ -155,7 +155,9 @@ def mtp_inventory(config: Config) -> dict[str, tuple[int, ...]]:
     tensors["mtp.pre_fc_norm_embedding.weight"] = (hidden,)
     tensors["mtp.pre_fc_norm_hidden.weight"] = (hidden,)
     _linear(tensors, "mtp.fc", hidden, 2 * hidden, bias=False)
-    layer = LAYERS[config.family.text_stack]
+    layer = LAYERS.get(config.family.text_stack or "")
+    if layer is None:
+        raise CountUnavailable(f"no formula for the multi-token-prediction layers of {config.family.name}")
     for i in range(layers):
         layer(t, tensors, f"mtp.layers.{i}", "full_attention")
     tensors["mtp.norm.weight"] = (hidden,)
@@ -437,6 +439,8 @@ TEXT: dict[str, Callable[[_Values, dict], None]] = {
     "qwen3_5": _hybrid_stack(_layer_qwen3_5),
     "qwen3_5_moe": _hybrid_stack(_layer_qwen3_5_moe),
 }
+
+
 def _active(config: Config, tensors: dict[str, tuple[int, ...]]) -> int | None:
     """Parameters one token uses in a mixture-of-experts model: all but the unchosen experts."""
     experts = config.text.get("num_experts")

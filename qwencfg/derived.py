@@ -112,15 +112,14 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixe
     return h_bar, w_bar
 
 
-
-def vision_tokens(config: Config, height: int, width: int) -> int | None:
-    """Vision tokens the LLM sees for one image of height x width pixels, resized by the processor's rule
-    without its pixel limits (estimate --image applies those too)."""
+def vision_tokens(config: Config, height: int, width: int, min_pixels: int = 1, max_pixels: int = 1 << 62) -> tuple[int, int, int] | None:
+    """(height, width) of one image after the processor's resize rule, and the vision tokens the LLM
+    sees for it. Without limits, the rule alone; estimate --image passes the processor's pixel limits."""
     patch, merge = positive_int(config.vision.get("patch_size")), positive_int(config.vision.get("spatial_merge_size"))
     if not patch or not merge:
         return None
-    h, w = smart_resize(height, width, patch * merge, 1, 1 << 62)
-    return (h // patch) * (w // patch) // (merge * merge)
+    h, w = smart_resize(height, width, patch * merge, min_pixels, max_pixels)
+    return h, w, (h // patch) * (w // patch) // (merge * merge)
 
 
 def vision_figures(config: Config) -> list[Figure]:
@@ -141,12 +140,11 @@ def vision_figures(config: Config) -> list[Figure]:
             )
         )
         h, w = SAMPLE_IMAGE
-        tokens = vision_tokens(config, h, w)
         figures.append(
             Figure(
                 "vision_tokens_448x448",
                 f"vision tokens for a {h}x{w} image",
-                tokens,
+                vision_tokens(config, h, w)[2],
                 note=f"resized to multiples of {patch * merge}px, / {merge * merge} merged; before the processor's pixel limits",
             )
         )

@@ -22,9 +22,14 @@ def original_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def last_line(exc: BaseException) -> str:
+    """The exception's last non-empty line, without the class names it starts with (at most 300 characters)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return _CLASS_PREFIX.sub("", lines[-1] if lines else "").strip()[:300]
+
+
 def explain(exc: BaseException, config: Config) -> str:
     """A one-sentence reason: `section.key: what is wrong`, or what is wrong when no key is named."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     if isinstance(exc, KeyError) and exc.args:
         path = _path_holding_value(config, exc.args[0])
         if path:
@@ -32,10 +37,8 @@ def explain(exc: BaseException, config: Config) -> str:
         return f"the modeling code looked up {exc.args[0]!r} and found nothing"
     if isinstance(exc, ZeroDivisionError):
         return "a size the model divides by is 0"
-    text = _CLASS_PREFIX.sub("", lines[-1] if lines else "").strip()
-    text = _CLASS_PREFIX.sub("", text)
-    field = next((name for name in _QUOTED.findall(" ".join(lines)) if _path_of_key(config, name)), None)
-    text = text[:300].rstrip(".")
+    text = last_line(exc).rstrip(".")
+    field = next((name for name in _QUOTED.findall(str(exc)) if _path_of_key(config, name)), None)
     if field:
         path = _path_of_key(config, field)
         return text if path in text else f"{path}: {text}"

@@ -19,7 +19,7 @@ from typing import Any
 
 from .canonical import Config, positive_int
 from .count import CheckpointCount, CountUnavailable, count_checkpoint, mtp_inventory, parameter_inventory
-from .derived import attention_layers, smart_resize, text_head_dim
+from .derived import attention_layers, text_head_dim, vision_tokens
 from .errors import BadValue
 from .parallel import check_tensor_parallel
 from .quantization import QuantizedBytes, quantized_bytes
@@ -125,9 +125,9 @@ def estimate(
         checkpoint_weights={d: DTYPES[d].bytes_for(count.total) for d in WEIGHT_DTYPES},
         largest=largest_layer(config, inventory),
         training={mode: {k: int(v * fp32) for k, v in factors.items()} for mode, factors in TRAINING.items()},
-        groups=parameter_groups(config, inventory),
+        groups=parameter_groups(count),
         kv=kv_cache(config, context, batch, dtype),
-        vision=vision_tokens(config, image, min_pixels, max_pixels) if image else None,
+        vision=image_tokens(config, image, min_pixels, max_pixels) if image else None,
         tp=[RankShare(c.size, c.ok, c.bytes_per_rank, c.replicated_bytes, c.problems) for c in shares],
         tp_dtype=dtype,
         quantized=quantized_bytes({**inventory, **mtp_inventory(config)}, config.model.get("quantization_config"), config.model.get("dtype")),
@@ -146,22 +146,17 @@ def largest_layer(config: Config, inventory: dict[str, tuple[int, ...]]) -> Larg
     return LargestLayer([m for m, n in sizes.items() if n == largest], largest)
 
 
-def parameter_groups(config: Config, inventory: dict[str, tuple[int, ...]]) -> dict[str, int]:
+def parameter_groups(count: CheckpointCount) -> dict[str, int]:
     """Parameters by where they are: the vision tower, the text layers, the embeddings, lm_head, MTP."""
-    groups = {"vision": 0, "text layers": 0, "embeddings": 0, "lm_head": 0}
-    for name, shape in inventory.items():
-        if name.startswith("model.visual."):
-            key = "vision"
-        elif "embed_tokens" in name:
-            key = "embeddings"
-        elif name.startswith("lm_head"):
-            key = "lm_head"
-        else:
-            key = "text layers"  # decoder layers and the final norm
-        groups[key] += math.prod(shape)
-    mtp = sum(math.prod(s) for s in mtp_inventory(config).values())
-    if mtp:
-        groups["mtp"] = mtp
+    components = count.model.components
+    groups = {
+        "vision": count.model.group("vision"),
+        "text layers": sum(components.get(c, 0) for c in ("text.layers", "text.norm", "other")),  # decoder layers and the final norm
+        "embeddings": components.get("text.embed_tokens", 0),
+        "lm_head": components.get("lm_head", 0),
+    }
+    if count.mtp:
+        groups["mtp"] = count.mtp
     return groups
 
 
@@ -186,13 +181,13 @@ def kv_cache(config: Config, tokens: int, batch: int, dtype: str) -> KVCache | N
     return KVCache(tokens, batch, dtype, attention, state, full + sliding, linear)
 
 
-def vision_tokens(config: Config, image: tuple[int, int], min_pixels: int, max_pixels: int) -> VisionTokens | None:
-    patch, merge = positive_int(config.vision.get("patch_size")), positive_int(config.vision.get("spatial_merge_size"))
-    if not patch or not merge:
-        return None
+def image_tokens(config: Config, image: tuple[int, int], min_pixels: int, max_pixels: int) -> VisionTokens | None:
     width, height = image
-    h, w = smart_resize(height, width, patch * merge, min_pixels, max_pixels)
-    return VisionTokens(width, height, (w, h), (h // patch) * (w // patch) // (merge * merge), min_pixels, max_pixels)
+    resized = vision_tokens(config, height, width, min_pixels, max_pixels)
+    if resized is None:
+        return None
+    h, w, tokens = resized
+    return VisionTokens(width, height, (w, h), tokens, min_pixels, max_pixels)
 
 
 def parse_image(text: str) -> tuple[int, int]:

@@ -108,9 +108,9 @@ def _sentence(exc: Exception, records: list[str], job: dict) -> str:
     if mismatched:
         names = "; ".join(f"{name} (checkpoint shard {ckpt}, model {model})" for name, ckpt, model in mismatched[:3])
         return f"transformers could not load the tensor-parallel shards of {names}"
-    text = str(exc).strip().splitlines()
-    text = text[-1] if text else type(exc).__name__
-    return re.sub(r"^(?:[\w.]*(?:Error|Exception)\s*:\s*)+", "", text)[:300]
+    from .explain import last_line
+
+    return last_line(exc) or type(exc).__name__
 
 
 def backend_for(device: str) -> str:

@@ -175,9 +175,9 @@ def _parse_header(raw: bytes, label: str, file_size: int | None) -> dict[str, Te
     return tensors
 
 
-def read_hub_checkpoint(repo_id: str, revision: str | None, deadline: float) -> Checkpoint:
+def read_hub_checkpoint(repo_id: str, revision: str | None, timeout: float) -> Checkpoint:
     """The tensors of a Hub checkpoint, from its index and two range requests per shard (headers only)."""
-    from .sources.hub import _hub_error, _unreachable_reason, _within, check_hub_environment
+    from .sources.hub import check_hub_environment, hub_error, unreachable_reason, within
 
     check_hub_environment()
     from huggingface_hub import constants, hf_hub_url
@@ -221,7 +221,7 @@ def read_hub_checkpoint(repo_id: str, revision: str | None, deadline: float) -> 
         return Checkpoint(f"{repo_id}@{revision}" if revision else repo_id, files, tensors, counted[0])
 
     try:
-        return _within(deadline, fetch)
+        return within(timeout, fetch)
     except (SourceUnreadable, SourceNotFound):
         raise
     except Exception as exc:  # noqa: BLE001 - a Hub failure is one message
@@ -229,10 +229,10 @@ def read_hub_checkpoint(repo_id: str, revision: str | None, deadline: float) -> 
 
         if isinstance(exc, RemoteEntryNotFoundError):
             raise SourceNotFound(f"{repo_id}: no safetensors checkpoint ({SINGLE_NAME} or {INDEX_NAME})", hint="is the checkpoint stored in another format?") from None
-        reason = _unreachable_reason(exc, deadline, "the checkpoint's headers")
+        reason = unreachable_reason(exc, timeout, "the checkpoint's headers")
         if reason:
             raise HubError(f"{repo_id}: {reason}; the checkpoint's headers could not be read", hint="check the network or HF_ENDPOINT") from None
-        raise _hub_error(exc, repo_id, revision) from None
+        raise hub_error(exc, repo_id, revision) from None
 
 
 # --- comparing -----------------------------------------------------------------------------------
@@ -425,13 +425,13 @@ def locate_checkpoint(config: Config, weights_from: str | None) -> tuple[str, An
     raise SourceNotFound(f"{origin.label} has no weights beside it", hint="give --weights-from REPO[@REV] or a folder")
 
 
-def read_checkpoint(config: Config, weights_from: str | None, deadline: float) -> Checkpoint:
+def read_checkpoint(config: Config, weights_from: str | None, timeout: float) -> Checkpoint:
     """The headers of the checkpoint `--weights` / `--weights-from` names."""
     kind, where = locate_checkpoint(config, weights_from)
     if kind == "local":
         return read_local_checkpoint(Path(where))
     repo_id, revision = where
-    return read_hub_checkpoint(repo_id, revision, deadline)
+    return read_hub_checkpoint(repo_id, revision, timeout)
 
 
 def describe_checkpoint(checkpoint: Checkpoint) -> str:

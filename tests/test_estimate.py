@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from qwencfg import load
-from qwencfg.memory import estimate, smart_resize
+from qwencfg.derived import smart_resize
+from qwencfg.memory import estimate
 
 from .conftest import preset_data, run, write_json
 

@@ -61,6 +61,7 @@ def parse_tp(text: str | None) -> tuple[int, ...]:
 def validate(sources: tuple[str, ...], device, dtype, forward, tp, expect_params, keep_going, strict, allow, force, quiet, weights, weights_from, output_format) -> None:
     from .. import load
     from ..render import spinner, stdout_console
+    from ..sources import refuse_stdin_twice
     from ..render.validate import render_validate
     from ..tp_run import is_secondary_rank
     from ..validation import Options, check_options
@@ -71,8 +72,7 @@ def validate(sources: tuple[str, ...], device, dtype, forward, tp, expect_params
         raise BadValue("--forward needs --device cpu, cuda, cuda:N or auto")
     if weights_from == "":
         raise BadValue("--weights-from is empty", hint="give a folder or REPO[@REV]")
-    if sources.count("-") > 1:
-        raise BadValue("- (standard input) is given twice, but stdin can be read once", hint="save one config to a file")
+    refuse_stdin_twice(sources)
     options = Options(device=device, dtype=dtype, forward=forward, tp=parse_tp(tp), keep_going=keep_going,
                       expect_params=expect_params, force=force, strict=strict, allow=tuple(allow),
                       weights=weights or weights_from is not None, weights_from=weights_from)

@@ -15,7 +15,7 @@ from .local import expand, lexists, read_local, read_stdin
 from .presets import close_matches, is_preset, load_preset
 from .raw import MAX_CONFIG_BYTES, Origin, RawConfig, parse_text
 
-__all__ = ["MAX_CONFIG_BYTES", "Origin", "RawConfig", "fetch_source", "fetch_sources", "parse_text"]
+__all__ = ["MAX_CONFIG_BYTES", "Origin", "RawConfig", "fetch_source", "fetch_sources", "parse_text", "refuse_stdin_twice"]
 
 
 def fetch_source(source: str, progress: Progress | None = None) -> RawConfig:
@@ -45,9 +45,14 @@ def fetch_source(source: str, progress: Progress | None = None) -> RawConfig:
 
 def fetch_sources(sources: list[str], progress: Progress | None = None) -> list[RawConfig]:
     """Every SOURCE of one command; standard input can be one of them, once."""
+    refuse_stdin_twice(sources)
+    return [fetch_source(s, progress) for s in sources]
+
+
+def refuse_stdin_twice(sources: list[str] | tuple[str, ...]) -> None:
+    """Standard input can be read once: `-` twice among one command's SOURCEs is bad usage."""
     if sources.count("-") > 1:
         raise BadValue("- (standard input) is given twice, but stdin can be read once", hint="save one config to a file")
-    return [fetch_source(s, progress) for s in sources]
 
 
 def looks_like_a_path(source: str) -> bool:

@@ -81,11 +81,10 @@ def fetch_hub_config(source: str, progress: Progress | None = None) -> RawConfig
     """Returns config.json of the Hub repo `source` (`owner/name[@revision]`)."""
     repo_id, revision = split_repo_revision(source)
     check_hub_environment()
-    deadline = hub_timeout()
+    timeout = hub_timeout()
     import huggingface_hub
     from huggingface_hub import constants
     from huggingface_hub.utils import disable_progress_bars
-
     from huggingface_hub.utils import logging as hub_logging
 
     disable_progress_bars()  # a few KB; the progress callback says what is happening instead
@@ -105,13 +104,13 @@ def fetch_hub_config(source: str, progress: Progress | None = None) -> RawConfig
 
     with (progress or (lambda message: nullcontext()))(f"Fetching {CONFIG_NAME} of {label} from {constants.ENDPOINT}"):
         try:
-            path = _within(deadline, fetch)
+            path = within(timeout, fetch)
         except (SourceUnreadable, BadValue):
             raise
         except Exception as exc:  # noqa: BLE001 - every Hub failure maps to one message below
-            reason = _unreachable_reason(exc, deadline)
+            reason = unreachable_reason(exc, timeout)
             if reason is None:
-                raise _hub_error(exc, repo_id, revision) from None
+                raise hub_error(exc, repo_id, revision) from None
             return _from_cache(repo_id, revision, label, reason=reason)
     return _read(path, repo_id, revision, label, from_cache=False)
 
@@ -120,7 +119,7 @@ class _DeadlinePassed(Exception):
     pass
 
 
-def _within(seconds: float, work: Callable[[], Any]) -> Any:
+def within(seconds: float, work: Callable[[], Any]) -> Any:
     """Runs `work` in a thread and gives up after `seconds`: a Hub that drips bytes never hangs us."""
     outcome: dict[str, Any] = {}
 
@@ -173,13 +172,13 @@ def _read(path: str, repo_id: str, revision: str | None, label: str, from_cache:
     return parse_bytes(read_file_bytes(file), origin)
 
 
-def _unreachable_reason(exc: Exception, deadline: float, what: str = CONFIG_NAME) -> str | None:
+def unreachable_reason(exc: Exception, timeout: float, what: str = CONFIG_NAME) -> str | None:
     """Why the Hub could not be reached, or None when it answered with a real refusal."""
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
     from huggingface_hub.utils import httpx  # httpx on huggingface_hub 1.x, httpx2 on 2.x
 
     if isinstance(exc, _DeadlinePassed):
-        return f"the Hub did not send {what} within {deadline:g} s (QWENCFG_HUB_TIMEOUT)"
+        return f"the Hub did not send {what} within {timeout:g} s (QWENCFG_HUB_TIMEOUT)"
     if isinstance(exc, OfflineModeIsEnabled):
         return "HF_HUB_OFFLINE is set"
     if isinstance(exc, httpx.TimeoutException):
@@ -191,7 +190,7 @@ def _unreachable_reason(exc: Exception, deadline: float, what: str = CONFIG_NAME
     return None
 
 
-def _hub_error(exc: Exception, repo_id: str, revision: str | None) -> Exception:
+def hub_error(exc: Exception, repo_id: str, revision: str | None) -> Exception:
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,

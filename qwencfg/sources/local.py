@@ -63,7 +63,7 @@ def read_local(path: Path) -> RawConfig:
 
 
 def read_stdin() -> RawConfig:
-    """Standard input (which a run can read once: `load_all` refuses `-` twice)."""
+    """Standard input (which a run can read once: `refuse_stdin_twice`)."""
     if sys.stdin is None:
         raise SourceUnreadable("<stdin>: standard input is closed", hint="pipe a config in, or give a file")
     try:
