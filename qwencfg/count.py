@@ -80,14 +80,6 @@ def count_parameters(config: Config) -> ParameterCount:
     return count_from_inventory(tensors, tied=bool(config.model["tie_word_embeddings"]), active=_active(config, tensors))
 
 
-def try_count_parameters(config: Config) -> tuple[ParameterCount | None, str | None]:
-    """The count, or None and the reason it cannot be made (a wrong value, a family without a formula)."""
-    try:
-        return count_parameters(config), None
-    except CountUnavailable as exc:
-        return None, str(exc)
-
-
 @dataclass(frozen=True)
 class CheckpointCount:
     """What a checkpoint's weight files hold: transformers' model, plus the multi-token-prediction
@@ -121,6 +113,7 @@ def count_checkpoint(config: Config) -> CheckpointCount:
 
 
 def try_count_checkpoint(config: Config) -> tuple[CheckpointCount | None, str | None]:
+    """The count, or None and the reason it cannot be made (a wrong value, a family without a formula)."""
     try:
         return count_checkpoint(config), None
     except CountUnavailable as exc:

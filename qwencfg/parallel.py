@@ -1,8 +1,9 @@
 """Tensor parallelism: does each tensor the config's tp plan shards split evenly over N ranks?
 
 The plan is transformers' own: the model's whole `tp_plan` as transformers merges it (the model
-class's, the text config's, and the embedding sharding it adds), read into the schema. Heads must split whole, not just their rows; sharded tensors cost 1/N of
-their bytes per rank, everything else (the vision tower has no plan) is replicated.
+class's, the text config's, and the embedding sharding it adds), read into the schema. Heads must
+split whole, not just their rows; sharded tensors cost 1/N of their bytes per rank, everything
+else (the vision tower has no plan) is replicated.
 """
 
 from __future__ import annotations
@@ -52,8 +53,7 @@ class ParallelCheck:
 
 def tp_plan(config: Config) -> list[tuple[re.Pattern, str, str]]:
     """(pattern over full parameter names, style, plan key), most specific first."""
-    entries = [(key, style, key) for key, style in config.family.tp_plan.items()]
-    compiled = [(re.compile("^" + re.escape(key).replace(r"\*", r"\d+") + r"(\.weight|\.bias)?$"), style, plan_key) for key, style, plan_key in entries]
+    compiled = [(re.compile("^" + re.escape(key).replace(r"\*", r"\d+") + r"(\.weight|\.bias)?$"), style, key) for key, style in config.family.tp_plan.items()]
     return sorted(compiled, key=lambda e: -len(e[2]))
 
 

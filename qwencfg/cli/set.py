@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+
 import click
 
 from ..errors import EXIT_OK, BadValue, RuleFailed, WriteRefused

@@ -22,9 +22,9 @@ from .app import SOURCE_HELP, app, finish, format_option, handles_errors, source
 @handles_errors
 def show(source: str, sections: tuple[str, ...], changed: bool, output_format: str) -> None:
     from .. import load
-    from ..summary import overview
     from ..render import Format, spinner, stdout_console
     from ..render.show import render_show
+    from ..summary import overview
 
     config = load(source, progress=spinner)
     refuse_type_problems(config)

@@ -21,13 +21,6 @@ ACTIVE_DEFINITION = "total - (experts - experts per token) x one expert's parame
 MEANING_WIDTH, DEFAULT_WIDTH = 100, 60
 
 
-def count_line(count: CheckpointCount) -> str:
-    """'model (transformers) N; checkpoint N + M (MTP M)' where a checkpoint holds more than the model."""
-    if not count.mtp:
-        return f"{count.model.total:,}"
-    return f"model (transformers) {count.model.total:,}; checkpoint {count.total:,} = {count.model.total:,} + {count.mtp:,} (MTP {count.mtp:,})"
-
-
 def show_json(view: Overview) -> dict[str, Any]:
     """The documented `show --format json` object."""
     config = view.config

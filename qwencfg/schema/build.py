@@ -134,7 +134,7 @@ def _section(cls: type, name: str, base_names: set[str], base_docs: dict[str, st
             "kinds": kinds,
             "items": _item_kinds(annotation),
             "choices": choices,
-            "positive": False,  # set by _probe_positive_sizes
+            "positive": False,  # set by probes.probe_positive_sizes
             "default": _jsonable(default),
             "doc": docs.get(f.name, ""),
             "base": f.name in base_names,
@@ -203,9 +203,14 @@ def _reads_flat_text(config_cls: type) -> bool:
     return getattr(probe.text_config, "num_hidden_layers", None) == 3
 
 
+def _sub_config_class(config_cls: type, name: str) -> type:
+    """The class of a sub-config (`text_config`, `vision_config`) of a vision-language config class."""
+    sub = config_cls.sub_configs_defaults[name]
+    return getattr(sub, "config_class", sub)
+
+
 def _flat_text_keys(config_cls: type) -> list[str]:
-    text_cls = config_cls.sub_configs_defaults["text_config"]
-    text_cls = getattr(text_cls, "config_class", text_cls)
+    text_cls = _sub_config_class(config_cls, "text_config")
     base = {f.name for f in dataclasses.fields(_pretrained_config())}
     own = [f.name for f in dataclasses.fields(text_cls) if f.name not in base]
     return own + ["rope_scaling", "rope_theta"]
@@ -289,9 +294,7 @@ def build_schema() -> dict:
     families = {}
     for model_type in vision_language_families():
         config_cls = CONFIG_MAPPING[model_type]
-        subs = config_cls.sub_configs_defaults
-        text_cls = getattr(subs["text_config"], "config_class", subs["text_config"])
-        vision_cls = getattr(subs["vision_config"], "config_class", subs["vision_config"])
+        text_cls, vision_cls = _sub_config_class(config_cls, "text_config"), _sub_config_class(config_cls, "vision_config")
         architecture = MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES[model_type]
         sections = {
             "vision": _section(vision_cls, "vision", base_names, base_docs, activations, dtypes),
@@ -330,7 +333,7 @@ def build_schema() -> dict:
         "rope_required": _rope_required_keys(families),
         "read_when_present": _generic_config_attributes(),
         "quant_methods": _quant_methods(),
-        "dtypes": _dtype_names(),
+        "dtypes": dtypes,
     }
     from .probes import probe_models
 
@@ -357,8 +360,7 @@ def _rope_required_keys(families: dict) -> dict[str, list[str]]:
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
     model_type = next(name for name, fam in families.items() if "rope_parameters" in fam["sections"]["text"]["fields"])
-    text_cls = CONFIG_MAPPING[model_type].sub_configs_defaults["text_config"]
-    text_cls = getattr(text_cls, "config_class", text_cls)
+    text_cls = _sub_config_class(CONFIG_MAPPING[model_type], "text_config")
     required = {}
     for rope_type in _rope_types():
         try:
