@@ -47,6 +47,15 @@ def run(*args: str, input: str | None = None) -> Run:
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
+def one_error(result: Run) -> str:
+    """The one error line of a refused command (exit 2, nothing on stdout), without its prefix."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == "", result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qwencfg: error: "), result.stderr
+    return lines[0].removeprefix("qwencfg: error: ")
+
+
 def run_process(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60) -> Run:
     """Runs `python -m qwencfg` in a fresh process (for environment variables read at import)."""
     full_env = {**os.environ, "COLUMNS": "140", "NO_COLOR": "1", **(env or {})}
@@ -200,11 +209,18 @@ def _handler(hub: FakeHub):
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):  # a client that hung up is what some tests do
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture
 def fake_hub():
     hub = FakeHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(hub))
-    server.daemon_threads = True
+    server = _QuietServer(("127.0.0.1", 0), _handler(hub))
     hub.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -11,16 +11,9 @@ import time
 
 import pytest
 
-from .conftest import ROOT, preset_data, run, run_process, write_json
+from .conftest import ROOT, one_error, preset_data, run, run_process, write_json
 
 REPO = "Qwen/Some-Finetune"
-
-
-def one_error(result) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("qwencfg: error: "), result.stderr
-    return lines[0].removeprefix("qwencfg: error: ")
 
 
 # --- revisions and repo ids never reach the cache unchecked --------------------------------------

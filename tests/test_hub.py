@@ -4,7 +4,7 @@ import json
 import socket
 import time
 
-from .conftest import preset_data, run_process
+from .conftest import one_error, preset_data, run_process
 
 REPO = "Qwen/Qwen2.5-VL-7B-Instruct"
 
@@ -12,14 +12,6 @@ REPO = "Qwen/Qwen2.5-VL-7B-Instruct"
 def shown(result) -> dict:
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
-
-
-def one_error(result) -> str:
-    assert result.exit_code == 2, result.stdout + result.stderr
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("qwencfg: error: "), result.stderr
-    return lines[0].removeprefix("qwencfg: error: ")
 
 
 def test_pinned_revision_is_fetched_and_named(fake_hub, hub_env):

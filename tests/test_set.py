@@ -9,7 +9,7 @@ import pytest
 from qwencfg import UNSET, apply_overrides, load
 from qwencfg.errors import UnknownKey
 
-from .conftest import ROOT, preset_data, run, write_json
+from .conftest import ROOT, one_error, preset_data, run, write_json
 from .transformers_view import saved_by_transformers
 
 PRESET_7B = Path(__file__).resolve().parent.parent / "qwencfg" / "data" / "presets" / "qwen2.5-vl-7b-instruct.json"
@@ -141,10 +141,7 @@ def test_values_are_coerced_to_the_declared_type(flat, override, path, value):
 
 
 def error_of(*args) -> str:
-    result = run(*args)
-    assert result.exit_code == 2, result.stdout + result.stderr
-    assert result.stdout == ""
-    return result.stderr.removeprefix("qwencfg: error: ").rstrip("\n")
+    return one_error(run(*args))
 
 
 def test_unknown_key_suggests_the_closest(flat):

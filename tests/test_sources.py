@@ -3,15 +3,11 @@
 import json
 
 
-from .conftest import preset_data, run, write_json
+from .conftest import one_error, preset_data, run, write_json
 
 
 def error_of(*args, input=None) -> str:
-    result = run(*args, input=input)
-    assert result.exit_code == 2, result.stdout + result.stderr
-    assert result.stdout == ""
-    assert result.stderr.startswith("qwencfg: error: ") and result.stderr.count("\n") == 1, result.stderr
-    return result.stderr.removeprefix("qwencfg: error: ").rstrip("\n")
+    return one_error(run(*args, input=input))
 
 
 def test_unknown_preset_lists_close_matches():

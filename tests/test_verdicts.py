@@ -9,14 +9,9 @@ import pytest
 
 from qwencfg.sources.presets import preset_index
 
-from .conftest import ROOT, preset_data, run, write_json
+from .conftest import ROOT, one_error, preset_data, run, write_json
 
 DATA = ROOT / "tests" / "data"
-
-
-def error_line(result) -> str:
-    assert result.stdout == "" and result.stderr.startswith("qwencfg: error: "), result.stderr
-    return result.stderr.removeprefix("qwencfg: error: ").rstrip("\n")
 
 
 # --- set refuses what transformers or the model refuses, before writing -------------------------
@@ -37,7 +32,7 @@ def test_set_refuses_values_transformers_or_the_model_refuse(tmp_path, override,
     out = tmp_path / "out.json"
     result = run("set", "qwen2.5-vl-3b-instruct", *override, "-o", str(out))
     assert result.exit_code == 2
-    assert error_line(result) in (message + ". Nothing was written", message + " Nothing was written", message)
+    assert one_error(result) in (message + ". Nothing was written", message + " Nothing was written", message)
     assert not out.exists()
 
 
@@ -171,7 +166,7 @@ def test_an_effectless_finding_is_info_and_allow_waives_a_rule(tmp_path):
     typo = write_json(tmp_path / "config.json", preset_data("qwen2.5-vl-7b-instruct") | {"pad_tokn_id": 0})
     assert run("validate", str(typo), "--strict").exit_code == 1
     assert run("validate", str(typo), "--strict", "--allow", "unknown-keys").exit_code == 0
-    assert error_line(run("validate", str(typo), "--allow", "no-such-rule")).startswith("--allow no-such-rule: no such rule")
+    assert one_error(run("validate", str(typo), "--allow", "no-such-rule")).startswith("--allow no-such-rule: no such rule")
 
 
 def test_quiet_is_one_line_per_valid_config_and_the_hook_uses_it(tmp_path):
@@ -195,7 +190,7 @@ def test_the_install_hint_keeps_its_extra(monkeypatch):
     from qwencfg import build
 
     monkeypatch.setattr(build, "missing_build_packages", lambda: ["torch"])
-    assert error_line(run("validate", "qwen2.5-vl-7b-instruct", "--device", "meta")) == (
+    assert one_error(run("validate", "qwen2.5-vl-7b-instruct", "--device", "meta")) == (
         "building the model needs torch, which is not installed. "
         "Install the build extra: pip install 'qwencfg[build]' (the README has the torch line for CPU-only machines)"
     )
@@ -236,7 +231,7 @@ def test_dry_run_without_a_change_says_so(tmp_path):
 
 
 def test_a_key_without_a_section_has_one_period():
-    assert error_line(run("set", "qwen2.5-vl-3b-instruct", "--num_hidden_layers", "3")) == (
+    assert one_error(run("set", "qwen2.5-vl-3b-instruct", "--num_hidden_layers", "3")) == (
         "num_hidden_layers: an override path starts with vision., text. or model. Did you mean --text.num_hidden_layers?"
     )
 
